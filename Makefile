@@ -1,0 +1,61 @@
+# Minsheng: `make run` starts everything on the embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: take python3.10 from PATH, else the newest pyenv 3.10.
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python 2>/dev/null | sort -V | tail -n 1)
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := bot/models/minsheng.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find bot/data bot/nlu bot/classifier -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+VENDOR := bot/web/static/vendor/socket.io.min.js
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore
+
+.PHONY: help setup model run test test-fast validate test-stories pytest clean
+
+help:
+	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
+	@echo "make test  - set up, train if needed, validate data, run conversation tests and pytest"
+
+setup: $(VENV)/.installed $(VENDOR)
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 was not found (python3.10 on PATH or pyenv 3.10.x)"; exit 1; }
+	$(PYTHON310) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0" "setuptools==70.3.0" "wheel==0.45.1"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(dir $@)
+	cp node_modules/socket.io-client/dist/socket.io.min.js $@
+
+model: $(MODEL)
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(BIN)/rasa train --data bot/data --config config.yml --domain domain.yml \
+		--out bot/models --fixed-model-name minsheng
+	@touch $@
+
+run: setup model
+	$(BIN)/minsheng run
+
+validate: setup
+	$(BIN)/python -m bot.tools.validate_data
+
+test-stories: setup model
+	$(BIN)/rasa test core --stories tests/test_stories --model $(MODEL) --out results/core \
+		--fail-on-prediction-errors --no-plot
+
+pytest: setup model
+	$(BIN)/python -m pytest -q
+
+test: validate test-stories pytest
+
+clean:
+	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR)

@@ -1,0 +1,1 @@
+"""Minsheng (民生): residents' problem reports — chat, classify, route, track."""

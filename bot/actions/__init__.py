@@ -1,0 +1,2 @@
+"""rasa-sdk actions of the assistant (`rasa run actions --actions bot.actions`)."""
+from bot.actions import report, status, validation  # noqa: F401  (registers the actions)

@@ -1,0 +1,171 @@
+"""Starting, asking, submitting and cancelling a problem report."""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import taxonomy
+from bot.actions import backend
+from bot.actions.understanding import (
+    DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script, meaningful,
+)
+from bot.parsing import find_phone, mask_phone
+from bot.store.tickets import NewReport
+from bot.textnorm import detect_script
+
+logger = logging.getLogger(__name__)
+
+REPORT_SLOTS = (
+    "report_id", "problem_description", "category", "category_candidates", "category_confidence",
+    "urgency", "location", "detail", "phone", "confirmed",
+)
+ANONYMOUS = "anonymous"
+NO_DETAIL = "无"
+
+
+def announce_category(dispatcher: CollectingDispatcher, category_id: str, urgency: str) -> None:
+    tax = taxonomy.load()
+    dispatcher.utter_message(
+        response="utter_category_understood",
+        category_name=tax.categories[category_id].name,
+        department_name=tax.department_of(category_id).name,
+    )
+    if urgency == "hazard":
+        dispatcher.utter_message(response="utter_category_hazard",
+                                 deadline_days=tax.deadline_days(category_id, urgency))
+
+
+class ActionStartReport(Action):
+    """Takes in a freshly described problem: what it is, how urgent, and any slots given with it."""
+
+    def name(self) -> Text:
+        return "action_start_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[Dict[str, Any]]:
+        message = tracker.latest_message or {}
+        raw = message.get("text") or ""
+        described = (message.get("intent") or {}).get("name") == "report_problem"
+        description = description_of(raw) if described and meaningful(raw) and not raw.startswith("/") else None
+        understood = category_slots(message) if description else {
+            "urgency": "normal", "category": None, "category_confidence": None, "category_candidates": []}
+        if len(raw.strip()) > DESCRIPTION_LIMIT:
+            dispatcher.utter_message(response="utter_message_too_long", limit=DESCRIPTION_LIMIT)
+        if understood["urgency"] == "emergency":
+            dispatcher.utter_message(response="utter_emergency")
+        if understood["category"]:
+            announce_category(dispatcher, understood["category"], understood["urgency"])
+        phone = entity_value(message, "phone")
+        events = [SlotSet(slot, None) for slot in REPORT_SLOTS]
+        events += [
+            SlotSet("report_id", uuid.uuid4().hex),
+            SlotSet("problem_description", description),
+            SlotSet("location", entity_value(message, "location")),
+            SlotSet("phone", phone),
+        ]
+        events += [SlotSet(k, v) for k, v in understood.items()]
+        return events
+
+
+class ActionAskCategory(Action):
+    """Offers the top few categories as buttons when the classifier is unsure."""
+
+    def name(self) -> Text:
+        return "action_ask_category"
+
+    async def run(self, dispatcher, tracker, domain):
+        tax = taxonomy.load()
+        candidates = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories]
+        if "other" not in candidates:
+            candidates.append("other")
+        buttons = [
+            {"title": in_script(tracker, tax.categories[c].name), "payload": f'/inform{{"category":"{c}"}}'}
+            for c in candidates
+        ]
+        dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
+        return []
+
+
+def phone_for_display(phone: str) -> str:
+    return "不留（匿名）" if not phone or phone == ANONYMOUS else mask_phone(phone)
+
+
+class ActionAskConfirmed(Action):
+    """Shows the whole report once more before it is filed."""
+
+    def name(self) -> Text:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher, tracker, domain):
+        tax = taxonomy.load()
+        category = tracker.get_slot("category") or "other"
+        urgency = tracker.get_slot("urgency") or "normal"
+        dispatcher.utter_message(
+            response="utter_report_summary",
+            description=tracker.get_slot("problem_description") or "",
+            category_name=tax.categories[category].name,
+            department_name=tax.department_of(category).name,
+            urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
+            location=tracker.get_slot("location") or "",
+            detail=tracker.get_slot("detail") or NO_DETAIL,
+            phone=phone_for_display(tracker.get_slot("phone")),
+        )
+        return []
+
+
+def reset_report() -> List[Dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in REPORT_SLOTS]
+
+
+class ActionSubmitReport(Action):
+    """Files the confirmed report; the same report confirmed twice gives the same ticket."""
+
+    def name(self) -> Text:
+        return "action_submit_report"
+
+    async def run(self, dispatcher, tracker, domain):
+        if not tracker.get_slot("confirmed") or not tracker.get_slot("report_id"):
+            return []
+        phone = tracker.get_slot("phone")
+        phone_span = find_phone(phone) if phone and phone != ANONYMOUS else None
+        detail = tracker.get_slot("detail")
+        description = tracker.get_slot("problem_description") or ""
+        report = NewReport(
+            submission_key=f"{tracker.sender_id}:{tracker.get_slot('report_id')}",
+            conversation_id=tracker.sender_id,
+            description=description,
+            category_id=tracker.get_slot("category") or "other",
+            category_confidence=tracker.get_slot("category_confidence"),
+            urgency=tracker.get_slot("urgency") or "normal",
+            location=tracker.get_slot("location"),
+            detail=None if detail in (None, NO_DETAIL) else detail,
+            phone=phone_span.value if phone_span else None,
+            script=detect_script(description),
+            channel=tracker.get_latest_input_channel() or "chat",
+        )
+        try:
+            number, department, deadline, created = backend.submit(report)
+        except SQLAlchemyError:
+            logger.exception("could not store the report of %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_ticket_failed")
+            return []
+        if created:
+            dispatcher.utter_message(response="utter_ticket_created", ticket_number=number,
+                                     department_name=department, deadline=deadline)
+        else:
+            dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number)
+        return reset_report()
+
+
+class ActionCancelReport(Action):
+    def name(self) -> Text:
+        return "action_cancel_report"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(response="utter_report_cancelled")
+        return reset_report()

@@ -1,0 +1,72 @@
+"""Answering "how is my problem going": this conversation's tickets, or one ticket of another
+conversation after the phone's last four digits match. Nothing is revealed otherwise."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+from bot.actions import backend
+from bot.actions.understanding import entity_value
+from bot.parsing import looks_like_ticket_number
+
+MAX_FAILED_CHECKS = 3
+
+
+def _failed_checks(tracker) -> int:
+    return int(tracker.get_slot("status_failed_checks") or 0)
+
+
+class ActionCheckStatus(Action):
+    def name(self) -> Text:
+        return "action_check_status"
+
+    async def run(self, dispatcher, tracker, domain):
+        message = tracker.latest_message or {}
+        number = entity_value(message, "ticket_number")
+        reset = [SlotSet("status_ticket_number", None), SlotSet("status_phone_last4", None)]
+        if number is None and looks_like_ticket_number(message.get("text") or ""):
+            dispatcher.utter_message(response="utter_ticket_number_malformed")
+            return reset
+        if number is None:
+            lines = backend.conversation_summary(tracker.sender_id)
+            if lines:
+                dispatcher.utter_message(response="utter_status_list", ticket_list="\n".join(lines))
+            else:
+                dispatcher.utter_message(response="utter_status_none")
+            return reset
+        own = backend.ticket_summary_if_owned(number, tracker.sender_id)
+        if own is not None:
+            dispatcher.utter_message(response="utter_status_one", ticket_list=own)
+            return reset
+        if tracker.active_loop.get("name") == "report_form":
+            dispatcher.utter_message(response="utter_status_later")
+            return reset
+        if _failed_checks(tracker) >= MAX_FAILED_CHECKS:
+            dispatcher.utter_message(response="utter_status_too_many_attempts")
+            return reset
+        # Unknown or somebody else's: the same question either way, so nothing is revealed.
+        return [SlotSet("status_ticket_number", number), SlotSet("status_phone_last4", None)]
+
+
+class ActionVerifyStatus(Action):
+    def name(self) -> Text:
+        return "action_verify_status"
+
+    async def run(self, dispatcher, tracker, domain):
+        number = tracker.get_slot("status_ticket_number")
+        last4 = tracker.get_slot("status_phone_last4")
+        events = [SlotSet("status_ticket_number", None), SlotSet("status_phone_last4", None)]
+        if not number or not last4:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return events
+        if _failed_checks(tracker) >= MAX_FAILED_CHECKS:
+            dispatcher.utter_message(response="utter_status_too_many_attempts")
+            return events
+        summary = backend.ticket_summary_if_phone_matches(number, last4)
+        if summary is None:
+            dispatcher.utter_message(response="utter_status_not_found")
+            return events + [SlotSet("status_failed_checks", _failed_checks(tracker) + 1)]
+        dispatcher.utter_message(response="utter_status_one", ticket_list=summary)
+        return events

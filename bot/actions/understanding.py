@@ -1,0 +1,64 @@
+"""What the NLU pipeline understood of the resident's latest message, as slot values."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+from bot import taxonomy
+from bot.nlg import script_of
+from bot.textnorm import TRADITIONAL, clean_user_text, normalize, to_traditional
+
+DESCRIPTION_LIMIT = 2000
+
+
+def confident_enough(ranking: List[Dict[str, Any]]) -> bool:
+    """State the category when the model is clearly sure; otherwise ask among the top few."""
+    if not ranking:
+        return False
+    threshold = float(os.environ.get("MINSHENG_CATEGORY_CONFIDENCE", "0.5"))
+    top = ranking[0]["confidence"]
+    second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    return top >= threshold and top - second >= 0.15
+
+
+def category_slots(message: Dict[str, Any]) -> Dict[str, Any]:
+    """Category, its confidence, the candidates to offer and the urgency of a report message."""
+    ranking = message.get("category_ranking") or []
+    urgency = (message.get("urgency") or {}).get("name", "normal")
+    known = taxonomy.load().categories
+    ranking = [r for r in ranking if r["name"] in known]
+    slots: Dict[str, Any] = {"urgency": urgency, "category": None, "category_confidence": None,
+                             "category_candidates": [r["name"] for r in ranking[:3]]}
+    if ranking:
+        slots["category_confidence"] = ranking[0]["confidence"]
+        if confident_enough(ranking):
+            slots["category"] = ranking[0]["name"]
+    return slots
+
+
+def entity_value(message: Dict[str, Any], entity: str) -> Optional[str]:
+    for found in message.get("entities") or []:
+        if found.get("entity") == entity:
+            return found.get("value")
+    return None
+
+
+def meaningful(text: Optional[str]) -> bool:
+    """Has at least two letters, digits or Han characters (not just emoji or punctuation)."""
+    return sum(ch.isalnum() for ch in normalize(text or "")) >= 2
+
+
+def description_of(text: Optional[str]) -> str:
+    return clean_user_text(text, DESCRIPTION_LIMIT)
+
+
+def wants_traditional(tracker: Tracker) -> bool:
+    texts = (e.get("text") for e in reversed(tracker.events) if e.get("event") == "user")
+    return script_of(texts) == TRADITIONAL
+
+
+def in_script(tracker: Tracker, text: str) -> str:
+    """For text the NLG does not see (button titles added by an action)."""
+    return to_traditional(text) if wants_traditional(tracker) else text

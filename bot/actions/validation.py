@@ -1,0 +1,158 @@
+"""Validation of what the resident gives the report and status forms."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import taxonomy
+from bot.actions.report import ANONYMOUS, NO_DETAIL, announce_category
+from bot.actions.understanding import category_slots, description_of, entity_value, meaningful
+from bot.parsing import find_last4, find_phone, merge_location
+from bot.textnorm import clean_user_text, normalize
+
+_ORDINALS = {"1": 0, "一": 0, "2": 1, "二": 1, "两": 1, "3": 2, "三": 2, "4": 3, "四": 3}
+_ORDINAL = re.compile(r"^(?:第|选)?\s*([1-4一二两三四])\s*(?:个|项|类)?$")
+
+
+def previous_value(tracker: Tracker, slot: str) -> Optional[Any]:
+    """The slot's value before the latest user message changed it."""
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def only_a_location(message: Dict[str, Any], text: str) -> bool:
+    location = entity_value(message, "location")
+    return bool(location) and len(location) >= 0.8 * len(text.strip(" ，。,."))
+
+
+def match_category(text: str, candidates: List[str]) -> Optional[str]:
+    """A category chosen by its position among the offered ones, its id or its name."""
+    tax = taxonomy.load()
+    if text in tax.categories:
+        return text
+    norm = re.sub(r"[\s，。,.!！]", "", normalize(text))
+    ordinal = _ORDINAL.match(norm)
+    offered = list(candidates) + (["other"] if "other" not in candidates else [])
+    if ordinal and _ORDINALS[ordinal.group(1)] < len(offered):
+        return offered[_ORDINALS[ordinal.group(1)]]
+    for cat in tax.categories.values():
+        name = normalize(cat.name)
+        parts = re.split(r"[与和及]", name)
+        if name in norm or any(len(p) >= 2 and p in norm for p in parts):
+            return cat.id
+    return None
+
+
+class ValidateReportForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_report_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        needed = list(domain_slots)
+        if tracker.get_slot("problem_description"):
+            return needed
+        return ["problem_description"] + needed
+
+    async def extract_problem_description(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "problem_description":
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in ("stop", "check_status", "ask_capabilities", "greet"):
+            return {}
+        return {"problem_description": tracker.latest_message.get("text")}
+
+    def validate_problem_description(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"problem_description": None}
+        if not meaningful(value) or str(value).startswith("/"):
+            dispatcher.utter_message(response="utter_ask_problem_description")
+            return {"problem_description": None}
+        slots: Dict[str, Any] = {"problem_description": description_of(value)}
+        if not tracker.get_slot("category"):
+            understood = category_slots(tracker.latest_message)
+            slots.update(understood)
+            if understood["urgency"] == "emergency":
+                dispatcher.utter_message(response="utter_emergency")
+            if understood["category"]:
+                announce_category(dispatcher, understood["category"], understood["urgency"])
+        return slots
+
+    def validate_category(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"category": None}
+        chosen = match_category(str(value or ""), tracker.get_slot("category_candidates") or [])
+        if chosen is None:
+            understood = category_slots(tracker.latest_message)
+            chosen = understood["category"]
+        if chosen is None:
+            dispatcher.utter_message(response="utter_category_not_recognised")
+            return {"category": None}
+        announce_category(dispatcher, chosen, tracker.get_slot("urgency") or "normal")
+        return {"category": chosen}
+
+    def validate_location(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"location": None}
+        text = clean_user_text(value, 300)
+        if not meaningful(text):
+            dispatcher.utter_message(response="utter_location_too_vague")
+            return {"location": None}
+        previous = previous_value(tracker, "location")
+        asked = tracker.get_slot("requested_slot") == "location"
+        merged = text if asked or not previous else merge_location(previous, text)
+        if previous and merged != previous and not asked:
+            dispatcher.utter_message(response="utter_location_updated", location=merged)
+        return {"location": merged}
+
+    def validate_detail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"detail": None}
+        text = clean_user_text(value, 1000)
+        if only_a_location(tracker.latest_message, text):
+            # "幸福小区3栋" answered to "anything to add?" updates the location, adds no detail
+            return {"detail": None}
+        return {"detail": text if meaningful(text) else NO_DETAIL}
+
+    def validate_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"phone": None}
+        if value == ANONYMOUS:
+            dispatcher.utter_message(response="utter_phone_anonymous")
+            return {"phone": ANONYMOUS}
+        found = find_phone(str(value or ""))
+        if found is None:
+            dispatcher.utter_message(response="utter_phone_invalid")
+            return {"phone": None}
+        return {"phone": found.value}
+
+    def validate_confirmed(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is None:
+            return {"confirmed": None}
+        if value is True:
+            return {"confirmed": True}
+        corrected = set(tracker.slots_to_validate()) & {"location", "phone", "category", "detail"}
+        if not corrected:
+            dispatcher.utter_message(response="utter_what_to_change")
+        return {"confirmed": None}
+
+
+class ValidateStatusForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_status_form"
+
+    def validate_status_phone_last4(self, value, dispatcher, tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:
+            return {"status_phone_last4": None}
+        digits = find_last4(str(value or ""))
+        if digits is None:
+            dispatcher.utter_message(response="utter_status_last4_invalid")
+            return {"status_phone_last4": None}
+        return {"status_phone_last4": digits}

@@ -1,0 +1,83 @@
+"""The `minsheng` command line."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import List, Tuple
+
+
+def read_labelled_csv(path: str) -> Tuple[List[str], List[str]]:
+    """A `text,label` CSV (header optional); blank rows are skipped."""
+    texts, labels = [], []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        for row in csv.reader(handle):
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                continue
+            if not texts and row[0].strip().lower() == "text" and row[1].strip().lower() == "label":
+                continue
+            texts.append(row[0])
+            labels.append(row[1].strip())
+    if not texts:
+        raise SystemExit(f"{path}: no `text,label` rows found")
+    return texts, labels
+
+
+def classifier_evaluate(args: argparse.Namespace) -> int:
+    from bot.classifier.model import evaluate
+
+    train_texts, train_labels = read_labelled_csv(args.train)
+    test_texts, test_labels = read_labelled_csv(args.test)
+    result = evaluate(train_texts, train_labels, test_texts, test_labels)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
+              f"(train {result['n_train']}, test {result['n_test']})")
+        for label, figures in result["per_label"].items():
+            print(f"  {label:24s} P {figures['precision']:.3f}  R {figures['recall']:.3f}  "
+                  f"F1 {figures['f1']:.3f}  n {figures['support']}")
+    return 0
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    from bot.store.db import database_url
+    from bot.store.migrate import upgrade
+
+    upgrade()
+    print(f"database is up to date: {database_url()}")
+    return 0
+
+
+def run(_args: argparse.Namespace) -> int:
+    from bot.launcher import run as launch
+
+    return launch()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minsheng", description="民生 Minsheng: residents' problem reports")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classifier = commands.add_parser("classifier", help="the category classifier").add_subparsers(dest="action", required=True)
+    evaluate = classifier.add_parser("evaluate", help="train on one text,label CSV and score on another")
+    evaluate.add_argument("--train", required=True)
+    evaluate.add_argument("--test", required=True)
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=classifier_evaluate)
+
+    db = commands.add_parser("db", help="the ticket store").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="migrate to the current schema and load the taxonomy").set_defaults(handler=db_upgrade)
+
+    commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Writes the endpoints file Rasa runs with, from the environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
+from sqlalchemy.engine import make_url
+
+
+def tracker_store_config(url: str) -> Dict[str, Any]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    config = {
+        "type": "SQL",
+        "dialect": parsed.drivername,
+        "url": parsed.host or "localhost",
+        "db": parsed.database,
+    }
+    if parsed.port:
+        config["port"] = parsed.port
+    if parsed.username:
+        config["username"] = parsed.username
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def endpoints(action_url: str, tracker_url: str) -> Dict[str, Any]:
+    config: Dict[str, Any] = {
+        "action_endpoint": {"url": action_url},
+        "nlg": {"type": "bot.nlg.ScriptAwareNLG"},
+        "tracker_store": tracker_store_config(tracker_url),
+    }
+    redis_url = os.environ.get("MINSHENG_LOCK_STORE_URL")  # e.g. redis://127.0.0.1:6379/1
+    if redis_url:
+        parsed = make_url(redis_url)
+        config["lock_store"] = {
+            "type": "redis",
+            "url": parsed.host or "localhost",
+            "port": parsed.port or 6379,
+            "db": int(parsed.database or 0),
+        }
+        if parsed.password:
+            config["lock_store"]["password"] = parsed.password
+    return config
+
+
+def write_endpoints(path: Path, action_url: str, tracker_url: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints(action_url, tracker_url), allow_unicode=True, sort_keys=False))
+    return path

@@ -1,0 +1,84 @@
+"""Tables of the ticket store. Times are naive UTC; deadlines are local calendar dates."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.utcnow().replace(microsecond=0)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id = Column(String(64), primary_key=True)
+    name = Column(String(200), nullable=False)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id = Column(String(64), primary_key=True)
+    name = Column(String(200), nullable=False)
+    department_id = Column(String(64), ForeignKey("departments.id"), nullable=False)
+    deadline_days = Column(Integer, nullable=False)
+
+
+class DailySequence(Base):
+    """The last ticket sequence number handed out on a local calendar day."""
+
+    __tablename__ = "daily_sequences"
+    day = Column(String(8), primary_key=True)
+    last = Column(Integer, nullable=False)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id = Column(Integer, primary_key=True)
+    number = Column(String(40), nullable=False, unique=True)
+    # A report confirmed twice (or an action retried) carries the same key and finds its ticket.
+    submission_key = Column(String(200), unique=True)
+    conversation_id = Column(String(200), index=True)
+    channel = Column(String(40), nullable=False, default="chat")
+    description = Column(Text, nullable=False)
+    category_id = Column(String(64), ForeignKey("categories.id"), nullable=False)
+    category_confidence = Column(Float)
+    urgency = Column(String(20), nullable=False, default="normal")
+    urgency_confidence = Column(Float)
+    location = Column(Text)
+    detail = Column(Text)
+    photo_url = Column(Text)
+    phone = Column(String(40))
+    script = Column(String(20))
+    status = Column(String(20), nullable=False)
+    lead_department_id = Column(String(64), ForeignKey("departments.id"), nullable=False)
+    deadline = Column(Date, nullable=False)
+    flagged = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+    category = relationship(Category, lazy="joined")
+    lead_department = relationship(Department, lazy="joined")
+    events = relationship("TicketEvent", order_by="TicketEvent.id", back_populates="ticket")
+
+    __table_args__ = (Index("ix_tickets_status_deadline", "status", "deadline"),)
+
+
+class TicketEvent(Base):
+    """One change in a ticket's history: who, when, from which state to which, and why."""
+
+    __tablename__ = "ticket_events"
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    actor = Column(String(200), nullable=False)
+    from_status = Column(String(20))
+    to_status = Column(String(20), nullable=False)
+    note = Column(Text)
+
+    ticket = relationship(Ticket, back_populates="events")

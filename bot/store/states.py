@@ -1,0 +1,57 @@
+"""The ticket state table (see DESIGN.md "Ticket life"). Every change goes through `check`."""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet
+
+SUBMITTED = "submitted"
+DISPATCHED = "dispatched"
+IN_PROGRESS = "in_progress"
+RESOLVED = "resolved"
+CLOSED = "closed"
+RETURNED = "returned"
+REOPENED = "reopened"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+CANCELLED = "cancelled"
+
+LABELS: Dict[str, str] = {
+    SUBMITTED: "已受理",
+    DISPATCHED: "已派单",
+    IN_PROGRESS: "办理中",
+    RESOLVED: "已办结",
+    CLOSED: "已关闭",
+    RETURNED: "退单",
+    REOPENED: "重新办理",
+    DUPLICATE: "并单",
+    REJECTED: "不予受理",
+    CANCELLED: "已撤销",
+}
+
+OPEN: FrozenSet[str] = frozenset({SUBMITTED, DISPATCHED, IN_PROGRESS, RETURNED, REOPENED})
+_ANY_OPEN_MAY = {DUPLICATE, REJECTED, CANCELLED}
+
+TRANSITIONS: Dict[str, FrozenSet[str]] = {
+    SUBMITTED: frozenset({DISPATCHED} | _ANY_OPEN_MAY),
+    DISPATCHED: frozenset({IN_PROGRESS, RETURNED, RESOLVED} | _ANY_OPEN_MAY),
+    RETURNED: frozenset({DISPATCHED} | _ANY_OPEN_MAY),
+    IN_PROGRESS: frozenset({RESOLVED} | _ANY_OPEN_MAY),
+    REOPENED: frozenset({IN_PROGRESS, RESOLVED} | _ANY_OPEN_MAY),
+    RESOLVED: frozenset({CLOSED, REOPENED}),
+    CLOSED: frozenset(),
+    DUPLICATE: frozenset(),
+    REJECTED: frozenset(),
+    CANCELLED: frozenset(),
+}
+
+NEEDS_NOTE: FrozenSet[str] = frozenset({RETURNED, REJECTED, RESOLVED})
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def check(current: str, target: str, note: str = "") -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(f"不能从「{LABELS.get(current, current)}」变为「{LABELS.get(target, target)}」")
+    if target in NEEDS_NOTE and not (note or "").strip():
+        raise IllegalTransition(f"变为「{LABELS[target]}」需要填写说明")

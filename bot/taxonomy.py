@@ -1,0 +1,64 @@
+"""The shipped taxonomy (categories, departments, deadlines), replaceable by a district's file."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).with_name("taxonomy.yml")
+URGENCIES = ("emergency", "hazard", "normal")
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    department_id: str
+    deadline_days: int
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    departments: Dict[str, Department]
+    categories: Dict[str, Category]
+    urgency_names: Dict[str, str]
+    urgency_deadline_days: Dict[str, Optional[int]]
+
+    def deadline_days(self, category_id: str, urgency: str) -> int:
+        """Working days to the deadline: an urgency's own deadline wins when it is shorter."""
+        days = self.categories[category_id].deadline_days
+        urgent = self.urgency_deadline_days.get(urgency)
+        return min(days, urgent) if urgent is not None else days
+
+    def department_of(self, category_id: str) -> Department:
+        return self.departments[self.categories[category_id].department_id]
+
+
+def load(path: Optional[str] = None) -> Taxonomy:
+    path = path or os.environ.get("MINSHENG_TAXONOMY_FILE") or str(DEFAULT_FILE)
+    return _load(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Taxonomy:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    departments = {k: Department(k, v["name"]) for k, v in raw["departments"].items()}
+    categories = {}
+    for key, value in raw["categories"].items():
+        if value["department"] not in departments:
+            raise ValueError(f"category {key}: unknown department {value['department']}")
+        categories[key] = Category(key, value["name"], value["department"], int(value["deadline_days"]))
+    urgency = raw.get("urgency", {})
+    names = {u: urgency.get(u, {}).get("name", u) for u in URGENCIES}
+    days = {u: urgency.get(u, {}).get("deadline_days") for u in URGENCIES}
+    return Taxonomy(departments, categories, names, days)

@@ -1,0 +1,80 @@
+"""Chinese text normalisation shared by the NLU pipeline, the actions and the classifier.
+
+Residents write Simplified or Traditional characters, full-width digits and letters, emoji.
+Everything the models see is folded to half-width, lower-case Simplified text of the *same
+length*, so character offsets found on the normalised text point into the original one.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Optional
+
+import opencc
+
+SIMPLIFIED = "simplified"
+TRADITIONAL = "traditional"
+
+
+@functools.lru_cache(maxsize=None)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII (ＡＢＣ１２３) and the ideographic space become their half-width forms."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code == 0x3000:
+            out.append(" ")
+        elif 0xFF01 <= code <= 0xFF5E:
+            out.append(chr(code - 0xFEE0))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def to_simplified(text: str) -> str:
+    converted = _converter("t2s").convert(text)
+    if len(converted) == len(text):
+        return converted
+    # A phrase conversion changed the length: convert character by character instead.
+    t2s = _converter("t2s")
+    return "".join(c if len(c := t2s.convert(ch)) == 1 else ch for ch in text)
+
+
+def to_traditional(text: str) -> str:
+    return _converter("s2tw").convert(text)
+
+
+def normalize(text: Optional[str]) -> str:
+    """Half-width, lower-case, Simplified; same length as the input."""
+    if not text:
+        return ""
+    return to_simplified(fold_width(text)).lower()
+
+
+def detect_script(text: Optional[str]) -> Optional[str]:
+    """'traditional', 'simplified' or None when the text does not tell (digits, "好", emoji)."""
+    if not text:
+        return None
+    han = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+    if not han:
+        return None
+    if to_simplified(han) != han:
+        return TRADITIONAL
+    if to_traditional(han) != han:
+        return SIMPLIFIED
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_user_text(text: Optional[str], limit: int = 2000) -> str:
+    """What is stored of a resident's words: control characters dropped, whitespace trimmed,
+    at most `limit` characters (long pastes are cut, not refused)."""
+    if not text:
+        return ""
+    return _CONTROL.sub("", text).strip()[:limit]

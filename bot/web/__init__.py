@@ -1,0 +1,1 @@
+"""The aiohttp web app: the resident chat page at /, health at /healthz."""

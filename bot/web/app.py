@@ -1,0 +1,67 @@
+"""Builds the web application."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Optional
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.store.db import get_engine
+from bot.web.config import WebConfig
+
+HERE = Path(__file__).parent
+CONFIG_KEY = web.AppKey("config", WebConfig)
+
+
+@aiohttp_jinja2.template("chat.html")
+async def chat_page(request: web.Request) -> dict:
+    config = request.app[CONFIG_KEY]
+    return {"rasa_url": config.rasa_public_url, "socket_path": config.rasa_socket_path}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    config = request.app[CONFIG_KEY]
+    try:
+        with get_engine(config.database_url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # the probe reports any failure rather than raising it
+        logging.getLogger(__name__).warning("health check: database unavailable: %s", error)
+        return web.json_response({"status": "unavailable", "database": "error"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def create_app(config: Optional[WebConfig] = None) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=2 * 1024 * 1024)
+    app[CONFIG_KEY] = config or WebConfig.from_env()
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    app.router.add_get("/", chat_page, name="chat")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Minsheng web app")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    web.run_app(create_app(), host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Web-app settings from the environment, with defaults that work for `make run`."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    database_url: Optional[str]
+    # Where the browser finds Rasa's socket.io channel; empty means "this host, port 5005".
+    rasa_public_url: str
+    rasa_socket_path: str
+
+    @classmethod
+    def from_env(cls) -> "WebConfig":
+        return cls(
+            database_url=os.environ.get("MINSHENG_DATABASE_URL") or None,
+            rasa_public_url=os.environ.get("MINSHENG_RASA_PUBLIC_URL", ""),
+            rasa_socket_path=os.environ.get("MINSHENG_RASA_SOCKET_PATH", "/socket.io"),
+        )

@@ -1,0 +1,72 @@
+"""Shared fixtures: fresh ticket stores on SQLite and on the machine's PostgreSQL."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
+POSTGRES_ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A new, empty PostgreSQL database for this test run, dropped afterwards."""
+    name = f"minsheng_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from bot.store.db import get_engine
+
+    get_engine(url).dispose()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url, future=True)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, monkeypatch):
+    """A migrated ticket store with the default taxonomy, on each backend in turn."""
+    from bot.store.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tickets.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server_url")
+        _empty_postgres(url)
+    monkeypatch.setenv("MINSHENG_DATABASE_URL", url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch):
+    from bot.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'tickets.db'}"
+    monkeypatch.setenv("MINSHENG_DATABASE_URL", url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: `make test` trains it before running pytest")
+    return MODEL

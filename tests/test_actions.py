@@ -1,0 +1,249 @@
+"""Actions against a real ticket store, with trackers built as the Rasa server sends them."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.report import ActionAskCategory, ActionStartReport, ActionSubmitReport
+from bot.actions.status import ActionCheckStatus, ActionVerifyStatus
+from bot.actions.validation import ValidateReportForm, ValidateStatusForm, match_category
+from bot.store.db import session_scope
+from bot.store.schema import Ticket
+
+DOMAIN = {"slots": {}, "forms": {}}
+
+
+def make_tracker(sender="resident-1", slots=None, text="", intent="report_problem", entities=(),
+                 events=None, active_loop=None, **parse):
+    latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": list(entities), **parse}
+    events = events if events is not None else [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker(sender, slots or {}, latest, events, False, None, {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def responses(dispatcher):
+    return [m.get("response") for m in dispatcher.messages]
+
+
+def ranking(*pairs):
+    return [{"name": n, "confidence": c} for n, c in pairs]
+
+
+async def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher, events
+
+
+async def test_start_report_takes_what_the_first_message_gives(sqlite_url):
+    tracker = make_tracker(
+        text="3栋2单元楼道瓷砖掉了，我电话13812345678",
+        entities=[{"entity": "location", "value": "3栋2单元"}, {"entity": "phone", "value": "13812345678"}],
+        category_ranking=ranking(("building", 0.9), ("roads", 0.03)),
+        urgency={"name": "hazard", "confidence": 1.0},
+    )
+    dispatcher, events = await run(ActionStartReport(), tracker)
+    slots = slot_events(events)
+    assert slots["category"] == "building" and slots["urgency"] == "hazard"
+    assert slots["location"] == "3栋2单元" and slots["phone"] == "13812345678"
+    assert slots["report_id"]
+    assert responses(dispatcher) == ["utter_category_understood", "utter_category_hazard"]
+
+
+async def test_emergency_advice_comes_first(sqlite_url):
+    tracker = make_tracker(text="闻到一股煤气味", category_ranking=ranking(("utilities", 0.8), ("safety", 0.1)),
+                           urgency={"name": "emergency", "confidence": 1.0})
+    dispatcher, _ = await run(ActionStartReport(), tracker)
+    assert responses(dispatcher)[0] == "utter_emergency"
+
+
+async def test_unsure_category_is_asked_among_the_top_few(sqlite_url):
+    tracker = make_tracker(text="这边一到晚上就乱糟糟的",
+                           category_ranking=ranking(("safety", 0.35), ("noise_pollution", 0.3), ("other", 0.1)))
+    dispatcher, events = await run(ActionStartReport(), tracker)
+    slots = slot_events(events)
+    assert slots["category"] is None
+    assert slots["category_candidates"] == ["safety", "noise_pollution", "other"]
+    assert "utter_category_understood" not in responses(dispatcher)
+    dispatcher, _ = await run(ActionAskCategory(), make_tracker(slots=slots))
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert titles == ["治安与消防", "噪声与污染", "其他"]
+
+
+async def test_category_buttons_in_traditional_for_a_traditional_writer(sqlite_url):
+    tracker = make_tracker(text="這邊晚上很亂", slots={"category_candidates": ["safety"]})
+    dispatcher, _ = await run(ActionAskCategory(), tracker)
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["治安與消防", "其他"]
+
+
+def test_category_chosen_by_position_or_name():
+    offered = ["safety", "noise_pollution", "illegal_construction"]
+    assert match_category("2", offered) == "noise_pollution"
+    assert match_category("第一个", offered) == "safety"
+    assert match_category("環境衛生", offered) == "sanitation"
+    assert match_category("noise_pollution", offered) == "noise_pollution"
+    assert match_category("不知道", offered) is None
+
+
+def validate(slot, value, tracker):
+    dispatcher = CollectingDispatcher()
+    result = getattr(ValidateReportForm(), f"validate_{slot}")(value, dispatcher, tracker, DOMAIN)
+    return result, responses(dispatcher)
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("１３８ １２３４ ５６７８", "13812345678"),
+    ("我的手机是138-1234-5678", "13812345678"),
+    ("0826 2345678", "0826-2345678"),
+])
+def test_phone_numbers_as_people_type_them(typed, stored):
+    result, said = validate("phone", typed, make_tracker(intent="inform"))
+    assert result == {"phone": stored} and said == []
+
+
+@pytest.mark.parametrize("typed", ["12345", "不知道", "😀", "'; DROP TABLE tickets; --"])
+def test_a_bad_phone_is_refused_with_a_clear_answer(typed):
+    result, said = validate("phone", typed, make_tracker(intent="inform"))
+    assert result == {"phone": None} and said == ["utter_phone_invalid"]
+
+
+def test_anonymous_is_allowed():
+    result, said = validate("phone", "anonymous", make_tracker(intent="deny"))
+    assert result == {"phone": "anonymous"} and said == ["utter_phone_anonymous"]
+
+
+def test_a_correction_changes_only_the_part_named():
+    events = [
+        {"event": "slot", "name": "location", "value": "幸福小区3栋2单元"},
+        {"event": "user", "text": "不对，是4栋"},
+        {"event": "slot", "name": "location", "value": "4栋"},
+    ]
+    tracker = make_tracker(text="不对，是4栋", intent="inform", events=events,
+                           slots={"requested_slot": "confirmed", "location": "4栋"})
+    result, said = validate("location", "4栋", tracker)
+    assert result == {"location": "幸福小区4栋2单元"}
+    assert said == ["utter_location_updated"]
+
+
+@pytest.mark.parametrize("value", ["😀😀", "。。", "a"])
+def test_a_location_with_nothing_in_it_is_asked_again(value):
+    result, said = validate("location", value, make_tracker(slots={"requested_slot": "location"}))
+    assert result == {"location": None} and said == ["utter_location_too_vague"]
+
+
+def test_an_address_answered_to_the_detail_question_is_not_a_detail():
+    tracker = make_tracker(text="幸福小区3栋2单元", intent="inform",
+                           entities=[{"entity": "location", "value": "幸福小区3栋2单元"}])
+    assert validate("detail", "幸福小区3栋2单元", tracker)[0] == {"detail": None}
+    assert validate("detail", "已经一个星期了", make_tracker(intent="inform"))[0] == {"detail": "已经一个星期了"}
+
+
+def confirmed_slots(report_id="r1", phone="13812345678"):
+    return {
+        "report_id": report_id, "problem_description": "3栋2单元楼道瓷砖掉了，电话13812345678", "category": "building",
+        "category_confidence": 0.9, "urgency": "hazard", "location": "幸福小区3栋2单元", "detail": "无",
+        "phone": phone, "confirmed": True,
+    }
+
+
+async def test_submit_creates_one_ticket_even_when_retried(sqlite_url):
+    tracker = make_tracker(slots=confirmed_slots(), intent="affirm", text="确认")
+    first, events = await run(ActionSubmitReport(), tracker)
+    again, _ = await run(ActionSubmitReport(), tracker)
+    assert responses(first) == ["utter_ticket_created"]
+    assert responses(again) == ["utter_ticket_already_created"]
+    assert first.messages[0]["ticket_number"] == again.messages[0]["ticket_number"]
+    assert slot_events(events)["report_id"] is None  # the next report starts afresh
+    with session_scope(sqlite_url) as session:
+        rows = session.query(Ticket).all()
+        assert len(rows) == 1
+        ticket = rows[0]
+        assert (ticket.category_id, ticket.urgency, ticket.location, ticket.phone, ticket.detail) == (
+            "building", "hazard", "幸福小区3栋2单元", "13812345678", None)
+        assert ticket.conversation_id == "resident-1" and ticket.status == "submitted"
+
+
+async def test_nothing_is_filed_without_confirmation(sqlite_url):
+    slots = {**confirmed_slots(), "confirmed": None}
+    dispatcher, events = await run(ActionSubmitReport(), make_tracker(slots=slots))
+    assert events == [] and dispatcher.messages == []
+    with session_scope(sqlite_url) as session:
+        assert session.query(Ticket).count() == 0
+
+
+async def file_ticket(sender, phone="13812345678", report_id="r1"):
+    dispatcher, _ = await run(ActionSubmitReport(), make_tracker(sender=sender, slots=confirmed_slots(report_id, phone)))
+    return dispatcher.messages[0]["ticket_number"]
+
+
+async def test_status_lists_this_conversations_tickets_only(sqlite_url):
+    mine = await file_ticket("alice")
+    theirs = await file_ticket("bob", report_id="r2")
+    dispatcher, events = await run(ActionCheckStatus(), make_tracker(sender="alice", intent="check_status",
+                                                                      text="我的问题处理得怎么样了"))
+    listing = dispatcher.messages[0]["ticket_list"]
+    assert mine in listing and theirs not in listing
+    assert "13812345678" not in listing and "138****5678" in listing  # the phone in the words is masked
+    assert slot_events(events)["status_ticket_number"] is None
+
+
+async def test_another_conversations_ticket_needs_the_phone_digits(sqlite_url):
+    number = await file_ticket("alice", phone="13812345678")
+    typed = number.lower().replace("-", "")
+    tracker = make_tracker(sender="bob", intent="check_status", text=f"查一下{typed}",
+                           entities=[{"entity": "ticket_number", "value": number}])
+    dispatcher, events = await run(ActionCheckStatus(), tracker)
+    assert dispatcher.messages == []  # nothing about the ticket before the digits match
+    assert slot_events(events)["status_ticket_number"] == number
+
+    wrong = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "0000"})
+    dispatcher, events = await run(ActionVerifyStatus(), wrong)
+    assert responses(dispatcher) == ["utter_status_not_found"]
+    assert slot_events(events)["status_failed_checks"] == 1
+
+    right = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "5678"})
+    dispatcher, _ = await run(ActionVerifyStatus(), right)
+    assert responses(dispatcher) == ["utter_status_one"]
+    assert number in dispatcher.messages[0]["ticket_list"]
+
+
+async def test_unknown_and_foreign_tickets_get_the_same_answer(sqlite_url):
+    number = await file_ticket("alice")
+    answers = []
+    for candidate in (number, "MS-20200101-9999"):
+        tracker = make_tracker(sender="mallory", slots={"status_ticket_number": candidate, "status_phone_last4": "1111"})
+        dispatcher, _ = await run(ActionVerifyStatus(), tracker)
+        answers.append(dispatcher.messages)
+    assert answers[0] == answers[1]
+
+
+async def test_anonymous_tickets_cannot_be_read_from_elsewhere(sqlite_url):
+    number = await file_ticket("alice", phone="anonymous")
+    tracker = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "5678"})
+    dispatcher, _ = await run(ActionVerifyStatus(), tracker)
+    assert responses(dispatcher) == ["utter_status_not_found"]
+
+
+async def test_guessing_stops_after_three_failures(sqlite_url):
+    number = await file_ticket("alice")
+    tracker = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "5678",
+                                                "status_failed_checks": 3})
+    dispatcher, _ = await run(ActionVerifyStatus(), tracker)
+    assert responses(dispatcher) == ["utter_status_too_many_attempts"]
+
+
+async def test_malformed_ticket_number_gets_the_format_explained(sqlite_url):
+    dispatcher, _ = await run(ActionCheckStatus(), make_tracker(intent="check_status", text="查一下 ms-2026-7"))
+    assert responses(dispatcher) == ["utter_ticket_number_malformed"]
+
+
+def test_last_four_digits_in_any_width():
+    dispatcher = CollectingDispatcher()
+    validator = ValidateStatusForm()
+    assert validator.validate_status_phone_last4("尾号５６７８", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": "5678"}
+    assert validator.validate_status_phone_last4("不知道", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": None}
+    assert responses(dispatcher) == ["utter_status_last4_invalid"]
