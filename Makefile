@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup model run test test-fast validate test-stories pytest clean
+.PHONY: help setup model run test validate test-stories pytest shell clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -59,3 +59,6 @@ test: validate test-stories pytest
 
 clean:
 	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR)
+
+shell: setup model
+	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --port 5006

@@ -21,7 +21,7 @@ CONFIG_KEY = web.AppKey("config", WebConfig)
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict:
     config = request.app[CONFIG_KEY]
-    return {"rasa_url": config.rasa_public_url, "socket_path": config.rasa_socket_path}
+    return {"rasa_url": config.rasa_public_url, "socket_path": config.rasa_socket_path, "rasa_port": config.rasa_port}
 
 
 async def healthz(request: web.Request) -> web.Response:

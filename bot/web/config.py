@@ -9,9 +9,10 @@ from typing import Optional
 @dataclass(frozen=True)
 class WebConfig:
     database_url: Optional[str]
-    # Where the browser finds Rasa's socket.io channel; empty means "this host, port 5005".
+    # Where the browser finds Rasa's socket.io channel; empty means "this host, Rasa's port".
     rasa_public_url: str
     rasa_socket_path: str
+    rasa_port: int = 5005
 
     @classmethod
     def from_env(cls) -> "WebConfig":
@@ -19,4 +20,5 @@ class WebConfig:
             database_url=os.environ.get("MINSHENG_DATABASE_URL") or None,
             rasa_public_url=os.environ.get("MINSHENG_RASA_PUBLIC_URL", ""),
             rasa_socket_path=os.environ.get("MINSHENG_RASA_SOCKET_PATH", "/socket.io"),
+            rasa_port=int(os.environ.get("MINSHENG_RASA_PORT", "5005")),
         )

@@ -17,7 +17,7 @@
   }
 
   var rasaUrl = root.dataset.rasaUrl ||
-    (window.location.protocol + "//" + window.location.hostname + ":5005");
+    (window.location.protocol + "//" + window.location.hostname + ":" + (root.dataset.rasaPort || "5005"));
   var socket = io(rasaUrl, { path: root.dataset.socketPath || "/socket.io", transports: ["websocket", "polling"] });
 
   function scrollDown() { log.scrollTop = log.scrollHeight; window.scrollTo(0, document.body.scrollHeight); }

@@ -1,0 +1,79 @@
+"""The trained model's parse: intent, entities, category and urgency with rankings, in both scripts."""
+import asyncio
+
+import pytest
+
+from bot.textnorm import to_traditional
+
+
+@pytest.fixture(scope="module")
+def parse(trained_model):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(trained_model))
+    loop = asyncio.new_event_loop()
+    yield lambda text: loop.run_until_complete(agent.parse_message(text))
+    loop.close()
+
+
+def test_parse_carries_category_and_urgency_with_rankings(parse):
+    result = parse("幸福小区3栋2单元楼道瓷砖掉了，我电话13812345678")
+    assert result["intent"]["name"] == "report_problem"
+    assert result["category"]["name"] == "building" and 0 < result["category"]["confidence"] <= 1
+    assert [r["name"] for r in result["category_ranking"]][0] == "building"
+    assert len(result["category_ranking"]) > 1
+    assert result["urgency"]["name"] == "hazard"
+    assert {r["name"] for r in result["urgency_ranking"]} == {"emergency", "hazard", "normal"}
+    entities = {(e["entity"], e["value"]) for e in result["entities"]}
+    assert entities == {("location", "幸福小区3栋2单元"), ("phone", "13812345678")}
+    assert result["script"] == "simplified"
+
+
+# one unseen message per category, as residents write them
+MESSAGES = {
+    "building": "二单元的电梯这礼拜停了三回",
+    "property": "物业公司收了停车费也不管乱停车",
+    "sanitation": "小区后门的垃圾堆了快一周，臭得没法走",
+    "roads": "学校门口那段路坑坑洼洼，自行车都骑不了",
+    "utilities": "今天一早就停水了，到现在还没来",
+    "noise_pollution": "对面工地每天凌晨还在打桩，根本睡不着",
+    "greening": "小区里好几棵树枯死了也没人管",
+    "safety": "最近车棚里的电瓶车接连被偷",
+    "illegal_construction": "楼顶那家偷偷搭了个彩钢棚",
+    "social_services": "我爸的养老金已经两个月没发了",
+    "public_services": "孩子报名上小学，学校说学位满了",
+    "other": "想表扬一下社区刘主任，帮了我们很多",
+}
+
+
+@pytest.mark.parametrize("category", sorted(MESSAGES))
+def test_simplified_and_traditional_get_the_same_category(parse, category):
+    simplified = parse(MESSAGES[category])
+    traditional = parse(to_traditional(MESSAGES[category]))
+    assert simplified["category"]["name"] == traditional["category"]["name"] == category
+    # not always identical: a few characters (著, 乾…) are both Traditional and Simplified
+    assert abs(simplified["category"]["confidence"] - traditional["category"]["confidence"]) < 0.1
+    assert traditional["script"] == "traditional"
+
+
+@pytest.mark.parametrize("text", ["闻到一股煤气味", "电梯里有人出不来", "楼下着火了，好大的烟", "有人在小区门口打架，流了好多血"])
+def test_indirect_emergencies_are_emergencies(parse, text):
+    assert parse(text)["urgency"]["name"] == "emergency"
+
+
+@pytest.mark.parametrize("text", ["人行道上的井盖不见了", "消防通道被车堵得死死的", "外墙的瓷砖松了快掉下来了"])
+def test_hazards_are_hazards(parse, text):
+    assert parse(text)["urgency"]["name"] == "hazard"
+
+
+@pytest.mark.parametrize("text", ["", "😀😀", "？？！！", "<p></p>"])
+def test_nothing_to_understand_goes_to_the_fallback(parse, text):
+    assert parse(text)["intent"]["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("我的问题处理得怎么样了", "check_status"), ("ＭＳ－２０２６１１２５－０００７ 进度呢", "check_status"),
+    ("算了，不报了", "stop"), ("你能做什么", "ask_capabilities"), ("你好", "greet"),
+])
+def test_everyday_intents(parse, text, intent):
+    assert parse(text)["intent"]["name"] == intent

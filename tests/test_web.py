@@ -1,0 +1,57 @@
+"""The web app: the resident chat page and the health check."""
+import re
+
+import pytest
+
+from bot.web.app import create_app
+from bot.web.config import WebConfig
+
+
+@pytest.fixture
+async def client(aiohttp_client, sqlite_url):
+    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="",
+                                                     rasa_socket_path="/socket.io")))
+
+
+async def test_chat_page_loads_its_assets_from_this_server(client):
+    response = await client.get("/")
+    assert response.status == 200
+    page = await response.text()
+    assert "民生小助手" in page and 'lang="zh-CN"' in page
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(s.startswith("/static/") for s in sources), sources
+    for source in sources:
+        asset = await client.get(source)
+        assert asset.status == 200, source
+        assert len(await asset.read()) > 100
+
+
+async def test_socket_io_client_is_served(client):
+    response = await client.get("/static/vendor/socket.io.min.js")
+    assert response.status == 200
+    assert "io" in (await response.text())[:2000]
+
+
+async def test_chat_script_never_renders_html_from_messages(client):
+    script = await (await client.get("/static/chat.js")).text()
+    assert "innerHTML" not in script and "textContent" in script
+
+
+async def test_health_reports_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_health_says_when_the_database_is_gone(aiohttp_client, tmp_path):
+    broken = WebConfig(database_url="postgresql://nobody@127.0.0.1:1/none", rasa_public_url="", rasa_socket_path="/socket.io")
+    client = await aiohttp_client(create_app(broken))
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["database"] == "error"
+
+
+async def test_pages_carry_security_headers(client):
+    response = await client.get("/")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
