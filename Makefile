@@ -2,8 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Rasa 3.6 needs Python 3.10: take python3.10 from PATH, else the newest pyenv 3.10.
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python 2>/dev/null | sort -V | tail -n 1)
+# Rasa 3.6 needs Python 3.10: the first candidate that really runs as 3.10 (a pyenv shim for a
+# version that is not selected exists on PATH but fails, so each one is tried).
+ifeq ($(origin PYTHON310), undefined)
+PYTHON310 := $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python 2>/dev/null | sort -rV) \
+	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := bot/models/minsheng.tar.gz
