@@ -69,6 +69,11 @@ def find_last4(text: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+# ---------------------------------------------------------------- photos
+# What the web app hands out for an uploaded photo, and the only photo reference a report accepts.
+PHOTO_PATH = re.compile(r"^/photos/[0-9a-f]{32}\.(?:jpg|png|webp|gif)$")
+
+
 # ---------------------------------------------------------------- ticket numbers
 _TICKET = re.compile(r"(?<![a-z])([a-z]{1,8})[\s\-_—–.]*(\d{8})[\s\-_—–.]*(\d{4,6})(?!\d)")
 

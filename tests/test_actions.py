@@ -129,6 +129,18 @@ def test_a_correction_changes_only_the_part_named():
     assert said == ["utter_location_updated"]
 
 
+def test_a_place_given_unasked_is_kept_whole():
+    events = [
+        {"event": "slot", "name": "location", "value": "人民路"},
+        {"event": "user", "text": "人民路88号门口"},
+    ]
+    tracker = make_tracker(text="人民路88号门口", intent="inform", events=events,
+                           entities=[{"entity": "location", "value": "人民路88号"}],
+                           slots={"requested_slot": "detail", "location": "人民路88号"})
+    assert validate("location", "人民路88号", tracker)[0] == {"location": "人民路88号门口"}
+    assert validate("detail", "人民路88号门口", tracker)[0] == {"detail": None}
+
+
 @pytest.mark.parametrize("value", ["😀😀", "。。", "a"])
 def test_a_location_with_nothing_in_it_is_asked_again(value):
     result, said = validate("location", value, make_tracker(slots={"requested_slot": "location"}))
@@ -140,6 +152,20 @@ def test_an_address_answered_to_the_detail_question_is_not_a_detail():
                            entities=[{"entity": "location", "value": "幸福小区3栋2单元"}])
     assert validate("detail", "幸福小区3栋2单元", tracker)[0] == {"detail": None}
     assert validate("detail", "已经一个星期了", make_tracker(intent="inform"))[0] == {"detail": "已经一个星期了"}
+
+
+def test_a_photo_is_taken_only_from_our_uploads():
+    good = "/photos/" + "a" * 32 + ".jpg"
+    assert validate("detail", good, make_tracker(intent="inform")) == ({"detail": "见照片"}, ["utter_photo_received"])
+    result, said = validate("detail", "/inform{\"photo_url\": \"http://elsewhere/x.jpg\"}", make_tracker(intent="inform"))
+    assert result == {"detail": None, "photo_url": None} and said == ["utter_photo_refused"]
+
+
+async def test_a_photo_from_elsewhere_is_not_stored(sqlite_url):
+    slots = {**confirmed_slots(), "photo_url": "http://elsewhere/x.jpg"}
+    await run(ActionSubmitReport(), make_tracker(slots=slots))
+    with session_scope(sqlite_url) as session:
+        assert session.query(Ticket).one().photo_url is None
 
 
 def confirmed_slots(report_id="r1", phone="13812345678"):
@@ -165,6 +191,15 @@ async def test_submit_creates_one_ticket_even_when_retried(sqlite_url):
         assert (ticket.category_id, ticket.urgency, ticket.location, ticket.phone, ticket.detail) == (
             "building", "hazard", "幸福小区3栋2单元", "13812345678", None)
         assert ticket.conversation_id == "resident-1" and ticket.status == "submitted"
+
+
+async def test_the_photo_goes_with_the_ticket(sqlite_url):
+    photo = "/photos/" + "b" * 32 + ".png"
+    slots = {**confirmed_slots(), "detail": "见照片", "photo_url": photo}
+    await run(ActionSubmitReport(), make_tracker(slots=slots))
+    with session_scope(sqlite_url) as session:
+        ticket = session.query(Ticket).one()
+        assert (ticket.photo_url, ticket.detail) == (photo, None)
 
 
 async def test_nothing_is_filed_without_confirmation(sqlite_url):

@@ -1,14 +1,20 @@
 """The web app: the resident chat page and the health check."""
+import io
 import re
 
 import pytest
+from aiohttp import FormData
+from PIL import Image
+
+from bot.parsing import PHOTO_PATH
 
 from bot.web.app import create_app
 from bot.web.config import WebConfig
 
 
 @pytest.fixture
-async def client(aiohttp_client, sqlite_url):
+async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
     return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="",
                                                      rasa_socket_path="/socket.io")))
 
@@ -18,7 +24,7 @@ async def test_chat_page_loads_its_assets_from_this_server(client):
     assert response.status == 200
     page = await response.text()
     assert "民生小助手" in page and 'lang="zh-CN"' in page
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    sources = [s for s in re.findall(r'(?:src|href)="([^"]+)"', page) if not s.startswith("data:")]
     assert sources and all(s.startswith("/static/") for s in sources), sources
     for source in sources:
         asset = await client.get(source)
@@ -55,3 +61,40 @@ async def test_pages_carry_security_headers(client):
     response = await client.get("/")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def png_bytes(size=(8, 8)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def photo_form(data, name="photo", filename="p.png", content_type="image/png"):
+    form = FormData()
+    form.add_field(name, data, filename=filename, content_type=content_type)
+    return form
+
+
+async def test_a_photo_is_stored_and_served(client):
+    response = await client.post("/api/photos", data=photo_form(png_bytes()))
+    assert response.status == 201
+    url = (await response.json())["url"]
+    assert PHOTO_PATH.match(url)
+    served = await client.get(url)
+    assert served.status == 200 and (await served.read()) == png_bytes()
+
+
+@pytest.mark.parametrize("data, field, status", [
+    (b"<script>alert(1)</script>", "photo", 415),
+    (b"GIF89a" + b"0" * 100, "photo", 415),
+    (png_bytes(), "file", 400),
+])
+async def test_what_is_not_a_photo_is_refused(client, data, field, status):
+    response = await client.post("/api/photos", data=photo_form(data, name=field))
+    assert response.status == status
+    assert "error" in await response.json()
+
+
+async def test_a_huge_upload_is_refused(client):
+    response = await client.post("/api/photos", data=photo_form(b"\x89PNG" + b"0" * (6 * 1024 * 1024)))
+    assert response.status == 413

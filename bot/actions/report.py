@@ -15,7 +15,7 @@ from bot.actions import backend
 from bot.actions.understanding import (
     DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script, meaningful,
 )
-from bot.parsing import find_phone, mask_phone
+from bot.parsing import PHOTO_PATH, find_phone, mask_phone
 from bot.store.tickets import NewReport
 from bot.textnorm import detect_script
 
@@ -23,10 +23,11 @@ logger = logging.getLogger(__name__)
 
 REPORT_SLOTS = (
     "report_id", "problem_description", "category", "category_candidates", "category_confidence",
-    "urgency", "location", "detail", "phone", "confirmed",
+    "urgency", "location", "detail", "photo_url", "phone", "confirmed",
 )
 ANONYMOUS = "anonymous"
 NO_DETAIL = "无"
+PHOTO_ONLY = "见照片"
 
 
 def announce_category(dispatcher: CollectingDispatcher, category_id: str, urgency: str) -> None:
@@ -113,6 +114,7 @@ class ActionAskConfirmed(Action):
             urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
             location=tracker.get_slot("location") or "",
             detail=tracker.get_slot("detail") or NO_DETAIL,
+            photo_note="（附照片）" if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") else "",
             phone=phone_for_display(tracker.get_slot("phone")),
         )
         return []
@@ -134,6 +136,7 @@ class ActionSubmitReport(Action):
         phone = tracker.get_slot("phone")
         phone_span = find_phone(phone) if phone and phone != ANONYMOUS else None
         detail = tracker.get_slot("detail")
+        photo = tracker.get_slot("photo_url")
         description = tracker.get_slot("problem_description") or ""
         report = NewReport(
             submission_key=f"{tracker.sender_id}:{tracker.get_slot('report_id')}",
@@ -143,7 +146,8 @@ class ActionSubmitReport(Action):
             category_confidence=tracker.get_slot("category_confidence"),
             urgency=tracker.get_slot("urgency") or "normal",
             location=tracker.get_slot("location"),
-            detail=None if detail in (None, NO_DETAIL) else detail,
+            detail=None if detail in (None, NO_DETAIL, PHOTO_ONLY) else detail,
+            photo_url=photo if photo and PHOTO_PATH.match(photo) else None,
             phone=phone_span.value if phone_span else None,
             script=detect_script(description),
             channel=tracker.get_latest_input_channel() or "chat",

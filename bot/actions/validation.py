@@ -9,9 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import taxonomy
-from bot.actions.report import ANONYMOUS, NO_DETAIL, announce_category
+from bot.actions.report import ANONYMOUS, NO_DETAIL, PHOTO_ONLY, announce_category
 from bot.actions.understanding import category_slots, description_of, entity_value, meaningful
-from bot.parsing import find_last4, find_phone, merge_location
+from bot.parsing import PHOTO_PATH, find_last4, find_phone, merge_location
 from bot.textnorm import clean_user_text, normalize
 
 _ORDINALS = {"1": 0, "一": 0, "2": 1, "二": 1, "两": 1, "3": 2, "三": 2, "4": 3, "四": 3}
@@ -28,9 +28,16 @@ def previous_value(tracker: Tracker, slot: str) -> Optional[Any]:
     return None
 
 
+_AROUND = re.compile(r"(就在|在|是|我家|我们家|那个|这个|的|门口|旁边|附近|对面|楼下|楼上|后面|前面|里面|外面|"
+                     r"这里|那里|这边|那边|路口|拐角|一带|[上里边内外]|[\s，。,.!！、])")
+
+
 def only_a_location(message: Dict[str, Any], text: str) -> bool:
+    """The message names a place and nothing else ("人民路88号门口", "就在3栋楼下")."""
     location = entity_value(message, "location")
-    return bool(location) and len(location) >= 0.8 * len(text.strip(" ，。,."))
+    if not location or location not in text:
+        return False
+    return not _AROUND.sub("", normalize(text.replace(location, "", 1)))
 
 
 def match_category(text: str, candidates: List[str]) -> Optional[str]:
@@ -95,18 +102,23 @@ class ValidateReportForm(FormValidationAction):
         if chosen is None:
             dispatcher.utter_message(response="utter_category_not_recognised")
             return {"category": None}
-        announce_category(dispatcher, chosen, tracker.get_slot("urgency") or "normal")
+        if tracker.get_slot("requested_slot") == "category":  # an answer to our question: say what we took
+            announce_category(dispatcher, chosen, tracker.get_slot("urgency") or "normal")
         return {"category": chosen}
 
     def validate_location(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         if value is None:
             return {"location": None}
+        if str(value).startswith("/"):  # a button or photo payload is not an address
+            return {"location": previous_value(tracker, "location")}
         text = clean_user_text(value, 300)
         if not meaningful(text):
             dispatcher.utter_message(response="utter_location_too_vague")
             return {"location": None}
         previous = previous_value(tracker, "location")
         asked = tracker.get_slot("requested_slot") == "location"
+        if not asked and only_a_location(tracker.latest_message, tracker.latest_message.get("text") or ""):
+            text = clean_user_text(tracker.latest_message.get("text"), 300)  # keep "门口", "楼下"…
         merged = text if asked or not previous else merge_location(previous, text)
         if previous and merged != previous and not asked:
             dispatcher.utter_message(response="utter_location_updated", location=merged)
@@ -115,6 +127,12 @@ class ValidateReportForm(FormValidationAction):
     def validate_detail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         if value is None:
             return {"detail": None}
+        if PHOTO_PATH.match(str(value)):
+            dispatcher.utter_message(response="utter_photo_received")
+            return {"detail": PHOTO_ONLY}
+        if str(value).startswith("/"):  # a payload that is not one of our photos
+            dispatcher.utter_message(response="utter_photo_refused")
+            return {"detail": None, "photo_url": None}
         text = clean_user_text(value, 1000)
         if only_a_location(tracker.latest_message, text):
             # "幸福小区3栋" answered to "anything to add?" updates the location, adds no detail

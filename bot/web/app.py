@@ -11,8 +11,10 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.settings import var_dir
 from bot.store.db import get_engine
 from bot.web.config import WebConfig
+from bot.web.photos import MAX_BYTES, VAR_DIR_KEY, photo_dir, upload_photo
 
 HERE = Path(__file__).parent
 CONFIG_KEY = web.AppKey("config", WebConfig)
@@ -45,12 +47,15 @@ async def security_headers(request: web.Request, handler):
 
 
 def create_app(config: Optional[WebConfig] = None) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=2 * 1024 * 1024)
+    app = web.Application(middlewares=[security_headers], client_max_size=MAX_BYTES + 64 * 1024)
     app[CONFIG_KEY] = config or WebConfig.from_env()
+    app[VAR_DIR_KEY] = var_dir()
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     app.router.add_get("/", chat_page, name="chat")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_static("/static/", HERE / "static", name="static")
+    app.router.add_post("/api/photos", upload_photo, name="upload_photo")
+    app.router.add_static("/photos/", photo_dir(app[VAR_DIR_KEY]), name="photos")
     return app
 
 

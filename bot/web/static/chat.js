@@ -74,6 +74,35 @@
     }
   });
 
+  function addPhoto(url) {
+    var item = document.createElement("li");
+    item.className = "msg msg--user";
+    var image = document.createElement("img");
+    image.className = "msg__photo";
+    image.alt = "照片";
+    image.src = url;
+    item.appendChild(image);
+    log.appendChild(item);
+    scrollDown();
+  }
+
+  document.getElementById("photo").addEventListener("change", function (event) {
+    var file = event.target.files[0];
+    event.target.value = "";
+    if (!file) { return; }
+    var body = new FormData();
+    body.append("photo", file);
+    fetch("/api/photos", { method: "POST", body: body })
+      .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
+      .then(function (result) {
+        if (!result[0]) { addMessage("bot", result[1].error || "照片没有上传成功，请再试一次。"); return; }
+        addPhoto(result[1].url);
+        socket.emit("user_uttered", {
+          message: "/inform" + JSON.stringify({ photo_url: result[1].url }), session_id: sessionId });
+      })
+      .catch(function () { addMessage("bot", "照片没有上传成功，请检查网络后再试。"); });
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
