@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup model run test validate test-stories pytest shell clean
+.PHONY: help setup model run test validate test-stories pytest shell browser clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -57,7 +57,7 @@ test-stories: setup model
 	$(BIN)/rasa test core --stories tests/test_stories --model $(MODEL) --out results/core \
 		--fail-on-prediction-errors --no-plot
 
-pytest: setup model
+pytest: setup model browser
 	$(BIN)/python -m pytest -q
 
 test: validate test-stories pytest
@@ -67,3 +67,8 @@ clean:
 
 shell: setup model
 	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --port 5006
+
+# Browser tests drive Debian's chromium; CJK fonts so that screenshots show the Chinese text.
+browser:
+	@{ command -v chromium && fc-list :lang=zh | grep -q . ; } >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }

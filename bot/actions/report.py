@@ -106,6 +106,7 @@ class ActionAskConfirmed(Action):
         tax = taxonomy.load()
         category = tracker.get_slot("category") or "other"
         urgency = tracker.get_slot("urgency") or "normal"
+        detail = tracker.get_slot("detail") or NO_DETAIL
         dispatcher.utter_message(
             response="utter_report_summary",
             description=tracker.get_slot("problem_description") or "",
@@ -113,8 +114,8 @@ class ActionAskConfirmed(Action):
             department_name=tax.department_of(category).name,
             urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
             location=tracker.get_slot("location") or "",
-            detail=tracker.get_slot("detail") or NO_DETAIL,
-            photo_note="（附照片）" if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") else "",
+            detail=detail,
+            photo_note="（附照片）" if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") and detail != PHOTO_ONLY else "",
             phone=phone_for_display(tracker.get_slot("phone")),
         )
         return []

@@ -175,7 +175,7 @@ def test_a_photo_as_the_detail(bot, sender):
     bot.texts(sender, "文化路118号门口")
     assert "照片收到了" in bot.texts(sender, '/inform{"photo_url": "%s"}' % photo)
     summary = bot.texts(sender, "不留")
-    assert "附照片" in summary
+    assert "补充：见照片" in summary
     bot.texts(sender, "确认")
     [ticket] = tickets_of(sender)
     assert ticket["detail"] is None

@@ -1,11 +1,14 @@
-"""`minsheng run` (what `make run` starts): all three processes on the embedded defaults, the chat
-channel answering over socket.io, and Ctrl-C stopping everything it started."""
+"""`minsheng run` (what `make run` starts) on the embedded defaults: all three processes up, the
+chat page working in a real browser over socket.io, and Ctrl-C stopping everything it started."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,10 +17,15 @@ from pathlib import Path
 
 import pytest
 import socketio
+from PIL import Image
 
+from bot.store.db import session_scope
+from bot.store.schema import Ticket
 from tests.integration.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+DOCS = ROOT / "docs" / "screenshots"
 
 
 def get(url):
@@ -26,63 +34,120 @@ def get(url):
 
 
 def port_open(port):
-    import socket
-
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def chat_over_socketio(port, message):
-    """What the chat page does: session_request, then user_uttered, then wait for bot_uttered."""
-    client = socketio.Client()
-    answers = queue.Queue()
-    client.on("bot_uttered", answers.put)
-    client.connect(f"http://127.0.0.1:{port}", transports=["polling"], socketio_path="/socket.io")
-    try:
-        session = f"browser-{time.time()}"
-        client.emit("session_request", {"session_id": session})
-        client.emit("user_uttered", {"message": message, "session_id": session})
-        return answers.get(timeout=60)
-    finally:
-        client.disconnect()
-
-
-def test_minsheng_run_starts_everything_and_stops_it(trained_model, tmp_path):
-    ports = {"MINSHENG_RASA_PORT": free_port(), "MINSHENG_ACTIONS_PORT": free_port(), "MINSHENG_WEB_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "MINSHENG_VAR_DIR": str(tmp_path)}
+@pytest.fixture(scope="module")
+def product(trained_model, tmp_path_factory):
+    """`minsheng run` with free ports and a fresh var/ folder; stopped with Ctrl-C (SIGINT) at the end,
+    after which none of its ports may still be open."""
+    var = tmp_path_factory.mktemp("product-var")
+    ports = {"rasa": free_port(), "actions": free_port(), "web": free_port()}
+    env = {**os.environ, "MINSHENG_VAR_DIR": str(var), "MINSHENG_RASA_PORT": str(ports["rasa"]),
+           "MINSHENG_ACTIONS_PORT": str(ports["actions"]), "MINSHENG_WEB_PORT": str(ports["web"])}
     for key in ("MINSHENG_DATABASE_URL", "MINSHENG_TRACKER_URL", "MINSHENG_LOCK_STORE_URL"):
         env.pop(key, None)  # the embedded defaults
     launcher = subprocess.Popen([str(Path(sys.executable).with_name("minsheng")), "run"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = launcher.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if "Press Ctrl-C" in line:
+            break
+    yield {"ports": ports, "var": var, "output": "".join(seen)}
+    launcher.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            line = launcher.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "Press Ctrl-C" in line:
-                break
-        output = "".join(seen)
-        assert "is running" in output, output[-3000:]
-        assert f"http://localhost:{ports['MINSHENG_WEB_PORT']}/" in output
-        assert "some part did not answer" not in output
+        launcher.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        raise
+    still_open = [port for port in ports.values() if port_open(port)]
+    assert not still_open, f"ports {still_open} still open after Ctrl-C"
 
-        status, page = get(f"http://127.0.0.1:{ports['MINSHENG_WEB_PORT']}/")
-        assert status == 200 and "民生小助手" in page and f'data-rasa-port="{ports["MINSHENG_RASA_PORT"]}"' in page
-        assert json.loads(get(f"http://127.0.0.1:{ports['MINSHENG_WEB_PORT']}/healthz")[1])["status"] == "ok"
-        assert json.loads(get(f"http://127.0.0.1:{ports['MINSHENG_ACTIONS_PORT']}/health")[1])["status"] == "ok"
-        assert (tmp_path / "minsheng.db").exists() and (tmp_path / "rasa-token").exists()
 
-        reply = chat_over_socketio(ports["MINSHENG_RASA_PORT"], "你好")
-        assert "民生小助手" in reply["text"]
+def test_all_three_processes_come_up_and_say_where(product):
+    output, ports = product["output"], product["ports"]
+    assert "is running" in output, output[-3000:]
+    assert "some part did not answer" not in output
+    assert f"http://localhost:{ports['web']}/" in output and f"http://localhost:{ports['rasa']}/" in output
+    status, page = get(f"http://127.0.0.1:{ports['web']}/")
+    assert status == 200 and f'data-rasa-port="{ports["rasa"]}"' in page
+    assert json.loads(get(f"http://127.0.0.1:{ports['web']}/healthz")[1])["status"] == "ok"
+    assert json.loads(get(f"http://127.0.0.1:{ports['actions']}/health")[1])["status"] == "ok"
+    assert (product["var"] / "minsheng.db").exists() and (product["var"] / "rasa-token").exists()
+
+
+def test_the_socketio_channel_answers(product):
+    """What the chat page does: session_request, then user_uttered, then wait for bot_uttered."""
+    client = socketio.Client()
+    answers = queue.Queue()
+    client.on("bot_uttered", answers.put)
+    client.connect(f"http://127.0.0.1:{product['ports']['rasa']}", transports=["polling"], socketio_path="/socket.io")
+    try:
+        session = f"browser-{time.time()}"
+        client.emit("session_request", {"session_id": session})
+        client.emit("user_uttered", {"message": "你好", "session_id": session})
+        assert "民生小助手" in answers.get(timeout=60)["text"]
     finally:
-        launcher.send_signal(signal.SIGINT)
-        try:
-            launcher.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            raise
-    for port in ports.values():
-        assert not port_open(port), f"port {port} still open after Ctrl-C"
+        client.disconnect()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_a_resident_reports_through_the_chat_page(product, browser, tmp_path, monkeypatch):
+    page = browser.new_page(viewport={"width": 430, "height": 900})
+    page.goto(f"http://127.0.0.1:{product['ports']['web']}/")
+    page.wait_for_selector("#status:has-text('已连接')", timeout=30000)
+
+    def say(text):
+        before = page.locator(".msg--bot").count()
+        page.fill("#message", text)
+        page.press("#message", "Enter")
+        page.wait_for_function("n => document.querySelectorAll('.msg--bot').length > n", arg=before, timeout=30000)
+        page.wait_for_timeout(800)  # the rest of the same answer
+
+    say("樓道的燈壞了兩個禮拜，晚上上樓黑漆漆的")
+    assert "房屋與公共設施" in page.locator(".msg--bot").nth(1).inner_text()
+    say("和平社區3棟2單元")
+
+    photo = tmp_path / "lamp.png"
+    Image.new("RGB", (64, 48), (40, 40, 40)).save(photo)
+    before = page.locator(".msg--bot").count()
+    page.set_input_files("#photo", str(photo))
+    page.wait_for_function("n => document.querySelectorAll('.msg--bot').length > n", arg=before, timeout=30000)
+    assert page.locator("img.msg__photo").count() == 1
+    say("１３８ １２３４ ５６７８")
+    summary = page.locator(".msg--bot").last.inner_text()
+    assert "138****5678" in summary and "見照片" in summary
+
+    page.locator(".msg__buttons button", has_text="確認提交").click()
+    page.wait_for_function("() => /MS-\\d{8}-\\d{4}/.test(document.body.innerText)", timeout=30000)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / "resident-chat.png"), full_page=True)
+    number = re.search(r"MS-\d{8}-\d{4}", page.locator(".msg--bot").last.inner_text()).group(0)
+
+    monkeypatch.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{product['var'] / 'minsheng.db'}")
+    with session_scope() as session:
+        ticket = session.query(Ticket).filter(Ticket.number == number).one()
+        assert ticket.location == "和平社區3棟2單元" and ticket.phone == "13812345678"
+        assert ticket.photo_url and (product["var"] / "uploads" / Path(ticket.photo_url).name).exists()
+        assert ticket.script == "traditional" and ticket.channel == "socketio"
