@@ -96,8 +96,8 @@ def looks_like_ticket_number(text: str) -> bool:
 
 # ---------------------------------------------------------------- locations
 _NUM = r"[0-9一二三四五六七八九十百零两〇]+"
-_PLACE_NAME = r"(?:(?![的了在是把被给])[\u4e00-\u9fa5a-z0-9]){2,12}?"
-_STREET = r"(?:路|街|大道|巷|胡同|大街)(?!灯|面|牌|况|费|由|过|边)"
+_PLACE_NAME = r"(?:(?![的了在是把被给能想要让也都还就很没不吗呢吧])[\u4e00-\u9fa5a-z0-9]){2,12}?"
+_STREET = r"(?:路|街(?!道|坊)|大道|巷|胡同|大街)(?!灯|面|牌|况|费|由|过|边)"
 _LOCATION_PARTS = [
     rf"{_PLACE_NAME}(?:小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)",
     rf"{_PLACE_NAME}{_STREET}(?:{_NUM}号)?",
@@ -108,7 +108,8 @@ _LOCATION_PARTS = [
 ]
 _LOCATION = re.compile("(?:" + "|".join(_LOCATION_PARTS) + r")(?:\s*(?:" + "|".join(_LOCATION_PARTS) + "))*")
 _GENERIC_PLACES = {"小区", "社区", "公园", "广场", "市场", "学校", "医院", "宿舍", "大院", "公寓", "新村", "花园", "家园"}
-_LEADING_NOISE = re.compile(r"^(?:我家|我们|我们家|我住|住在|就在|在|是|那个|这个|我|家)+")
+_LEADING_NOISE = re.compile(
+    r"^(?:我家|我们|我们家|我住|住在|就在|在|是|那个|这个|我|家|建议|希望|感谢|谢谢|表扬|问问|问一下|一下|找|请|帮|想|要)+")
 
 
 def find_location(text: str) -> Optional[Span]:

@@ -60,3 +60,11 @@ def test_db_upgrade_is_repeatable(tmp_path, monkeypatch, capsys):
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "upgrade"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_a_label_with_a_single_example_still_trains(tmp_path, capsys):
+    rows = TRAIN + [("想表扬一下社区主任", "other")]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", TEST)
+    assert main(["classifier", "evaluate", "--train", train, "--test", test, "--json"]) == 0
+    assert "other" in json.loads(capsys.readouterr().out)["per_label"]

@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot import taxonomy
+from bot.classifier import training_data
 from bot.textnorm import detect_script, normalize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,23 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def report_examples():
     found = defaultdict(list)
-    for path in (ROOT / "bot" / "data" / "nlu").glob("*.yml"):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            if block.get("intent") != "report_problem":
-                continue
-            category = (block.get("metadata") or {}).get("category")
-            for line in block["examples"].splitlines():
-                if line.strip().startswith("- "):
-                    found[category].append(line.strip()[2:])
+    for example in training_data.report_examples():
+        found[example.category].append(example.text)
     return found
 
 
 def all_training_texts():
-    texts = []
-    for path in (ROOT / "bot" / "data" / "nlu").glob("*.yml"):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            texts += [line.strip()[2:] for line in block.get("examples", "").splitlines() if line.strip().startswith("- ")]
-    return texts
+    return training_data.all_examples()
 
 
 def test_every_category_has_thirty_phrasings_in_both_scripts():
@@ -60,3 +51,14 @@ def test_test_stories_do_not_reuse_training_examples():
             for step in story["steps"]:
                 if "user" in step:
                     assert normalize(_plain(step["user"])) not in training, (path.name, step["user"])
+
+
+def test_the_evaluation_set_is_apart_from_the_training_data():
+    training = {normalize(_plain(t)) for t in all_training_texts()}
+    evaluation = training_data.read_eval_csv(ROOT / "tests" / "fixtures" / "classification_eval.csv")
+    assert not [e.text for e in evaluation if normalize(e.text) in training]
+    per_category = Counter(e.category for e in evaluation)
+    assert set(per_category) == set(taxonomy.load().categories)
+    assert min(per_category.values()) >= 25
+    assert sum(e.urgency in ("emergency", "hazard") for e in evaluation) >= 40
+    assert Counter(detect_script(e.text) for e in evaluation)["traditional"] >= 60

@@ -161,7 +161,7 @@ def test_bad_phone_then_good_phone(bot, sender):
 def test_unsure_category_offers_choices(bot, sender):
     replies = bot.say(sender, "我要反映问题")
     assert "什么问题" in replies[-1]["text"]
-    replies = bot.say(sender, "这边一到晚上就乱糟糟的")
+    replies = bot.say(sender, "楼下那个地方一直乱七八糟的没人管")
     buttons = [b for r in replies for b in r.get("buttons", [])]
     assert len(buttons) >= 2 and any(b["title"] == "其他" for b in buttons)
     chosen = buttons[0]
