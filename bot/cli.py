@@ -50,6 +50,24 @@ def db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def staff_add_user(args: argparse.Namespace) -> int:
+    from bot.staff.accounts import AccountError, create_user, generate_password
+    from bot.store.db import session_scope
+
+    generated = sys.stdin.isatty() or args.generate
+    password = generate_password() if generated else sys.stdin.readline().rstrip("\n")
+    try:
+        with session_scope() as session:
+            create_user(session, args.name, password, args.role, args.department)
+    except AccountError as error:
+        print(f"not created: {error}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.name}" + (f" (department {args.department})" if args.department else ""))
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
 def run(_args: argparse.Namespace) -> int:
     from bot.launcher import run as launch
 
@@ -69,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="the ticket store").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="migrate to the current schema and load the taxonomy").set_defaults(handler=db_upgrade)
+
+    staff = commands.add_parser("staff", help="staff accounts").add_subparsers(dest="action", required=True)
+    add_user = staff.add_parser("add-user", help="create a user; the password is read from stdin, "
+                                                 "or generated and printed once when stdin is a terminal")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", required=True, choices=["dispatcher", "department", "supervisor", "admin"])
+    add_user.add_argument("--department", help="department id (required for --role department)")
+    add_user.add_argument("--generate", action="store_true", help="generate a password even when stdin is not a terminal")
+    add_user.set_defaults(handler=staff_add_user)
 
     commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
     return parser

@@ -48,6 +48,22 @@ def wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+def ensure_first_admin() -> str:
+    """On an empty store, an `admin` account with a password kept in var/admin-password."""
+    from bot.staff.accounts import create_user, generate_password, has_users
+    from bot.store.db import session_scope
+
+    path = settings.var_dir() / "admin-password"
+    with session_scope() as session:
+        if has_users(session):
+            return f"(first admin: user admin, password in {path})" if path.exists() else ""
+        password = generate_password()
+        create_user(session, "admin", password, "admin", display_name="管理员")
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return f"(log in as admin / {password}; also kept in {path})"
+
+
 def run() -> int:
     if not MODEL.exists():
         print(f"No trained model at {MODEL}; run `make model` (or `make run`, which trains it).")
@@ -55,6 +71,7 @@ def run() -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     ports = settings.Ports.from_env()
     upgrade()
+    first_admin = ensure_first_admin()
     token = settings.rasa_token()
     endpoints_file = write_endpoints(
         settings.var_dir() / "endpoints.yml",
@@ -83,6 +100,7 @@ def run() -> int:
             f"  Rasa server    http://localhost:{ports.rasa}/  (REST: POST /webhooks/rest/webhook; "
             f"HTTP API token in {settings.var_dir() / 'rasa-token'} unless MINSHENG_RASA_TOKEN is set)\n"
             f"  action server  http://localhost:{ports.actions}/health\n"
+            + f"  staff console  http://localhost:{ports.web}/staff/  {first_admin}\n"
             + ("" if ready else "  (some part did not answer in time; see its log above)\n")
             + "Press Ctrl-C to stop everything.\n",
             flush=True,

@@ -68,3 +68,22 @@ def test_a_label_with_a_single_example_still_trains(tmp_path, capsys):
     test = write_csv(tmp_path / "test.csv", TEST)
     assert main(["classifier", "evaluate", "--train", train, "--test", test, "--json"]) == 0
     assert "other" in json.loads(capsys.readouterr().out)["per_label"]
+
+
+def test_staff_add_user_reads_the_password_from_stdin(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'staff.db'}"
+    env = {**__import__("os").environ, "MINSHENG_DATABASE_URL": url}
+    minsheng = str(Path(sys.executable).with_name("minsheng"))
+    subprocess.run([minsheng, "db", "upgrade"], env=env, check=True, capture_output=True)
+    done = subprocess.run([minsheng, "staff", "add-user", "zhang", "--role", "department", "--department", "transport"],
+                          input="a-good-password\n", env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "created department zhang" in done.stdout and "password" not in done.stdout
+    refused = subprocess.run([minsheng, "staff", "add-user", "li", "--role", "department"],
+                             input="a-good-password\n", env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "部门" in refused.stderr
+
+    from bot.staff.accounts import authenticate
+    from bot.store.db import session_scope
+
+    with session_scope(url) as db:
+        assert authenticate(db, "zhang", "a-good-password").department_id == "transport"

@@ -59,14 +59,24 @@ class Ticket(Base):
     lead_department_id = Column(String(64), ForeignKey("departments.id"), nullable=False)
     deadline = Column(Date, nullable=False)
     flagged = Column(Boolean, nullable=False, default=False)
+    merged_into_id = Column(Integer, ForeignKey("tickets.id"))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
 
     category = relationship(Category, lazy="joined")
+    assisting = relationship(Department, secondary="ticket_assists", lazy="selectin")
     lead_department = relationship(Department, lazy="joined")
     events = relationship("TicketEvent", order_by="TicketEvent.id", back_populates="ticket")
 
     __table_args__ = (Index("ix_tickets_status_deadline", "status", "deadline"),)
+
+
+class TicketAssist(Base):
+    """An assisting department (协办) of a ticket; the lead (主办) is on the ticket itself."""
+
+    __tablename__ = "ticket_assists"
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    department_id = Column(String(64), ForeignKey("departments.id"), primary_key=True, index=True)
 
 
 class TicketEvent(Base):
@@ -82,3 +92,39 @@ class TicketEvent(Base):
     note = Column(Text)
 
     ticket = relationship(Ticket, back_populates="events")
+
+
+class User(Base):
+    """A member of staff: dispatcher, department staff, supervisor or admin."""
+
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False, unique=True)
+    display_name = Column(String(200))
+    password_hash = Column(String(300), nullable=False)
+    role = Column(String(20), nullable=False)
+    department_id = Column(String(64), ForeignKey("departments.id"))
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False)
+    remote_addr = Column(String(64))
+    at = Column(DateTime, nullable=False, default=utcnow)
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from which address."""
+
+    __tablename__ = "audit_log"
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(80), nullable=False)
+    action = Column(String(80), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
+    detail = Column(Text)
+    remote_addr = Column(String(64))

@@ -15,6 +15,8 @@ from bot.settings import var_dir
 from bot.store.db import get_engine
 from bot.web.config import WebConfig
 from bot.web.photos import MAX_BYTES, VAR_DIR_KEY, photo_dir, upload_photo
+from bot.web.staff import security as staff_security
+from bot.web.staff.views import routes as staff_routes
 
 HERE = Path(__file__).parent
 CONFIG_KEY = web.AppKey("config", WebConfig)
@@ -56,6 +58,9 @@ def create_app(config: Optional[WebConfig] = None) -> web.Application:
     app.router.add_static("/static/", HERE / "static", name="static")
     app.router.add_post("/api/photos", upload_photo, name="upload_photo")
     app.router.add_static("/photos/", photo_dir(app[VAR_DIR_KEY]), name="photos")
+    staff_security.setup(app, app[VAR_DIR_KEY], app[CONFIG_KEY].database_url)
+    app.router.add_get("/staff", lambda request: web.HTTPFound("/staff/"))
+    app.router.add_routes(staff_routes)
     return app
 
 

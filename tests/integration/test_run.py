@@ -80,6 +80,8 @@ def test_all_three_processes_come_up_and_say_where(product):
     assert json.loads(get(f"http://127.0.0.1:{ports['web']}/healthz")[1])["status"] == "ok"
     assert json.loads(get(f"http://127.0.0.1:{ports['actions']}/health")[1])["status"] == "ok"
     assert (product["var"] / "minsheng.db").exists() and (product["var"] / "rasa-token").exists()
+    password = (product["var"] / "admin-password").read_text().strip()
+    assert f"http://localhost:{ports['web']}/staff/" in output and f"admin / {password}" in output
 
 
 def test_the_socketio_channel_answers(product):

@@ -1,0 +1,1 @@
+"""Staff accounts, what each role may see and do, and the audit log."""

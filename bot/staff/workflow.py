@@ -1,0 +1,104 @@
+"""Staff actions on a ticket. Each follows the state table, writes the ticket's history and the
+audit log in one transaction, and refuses what the state table or the role does not allow."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from sqlalchemy.orm import Session
+
+from bot.staff import audit, permissions
+from bot.store import states
+from bot.store.schema import Department, Ticket, TicketAssist, TicketEvent, User, utcnow
+from bot.store.tickets import find_by_number, transition
+from bot.taxonomy import load as load_taxonomy
+
+
+class Refused(ValueError):
+    """The action is not allowed: wrong role, wrong state or missing reason."""
+
+
+def _actor(user: User) -> str:
+    return f"{user.role}:{user.username}"
+
+
+def _require(user: User, action: str, ticket: Ticket) -> None:
+    if not permissions.can_do(user, action, ticket):
+        raise Refused("您没有权限对这个工单执行此操作")
+
+
+def _move(session: Session, user: User, ticket: Ticket, target: str, note: str, action: str, addr: str, **detail) -> None:
+    _require(user, action, ticket)
+    try:
+        transition(session, ticket, target, actor=_actor(user), note=note.strip())
+    except states.IllegalTransition as error:
+        raise Refused(str(error)) from error
+    audit.record(session, user.username, action, ticket.id, addr, to=target, note=note.strip(), **detail)
+
+
+def dispatch(session: Session, user: User, ticket: Ticket, lead: str, assisting: Iterable[str] = (),
+             note: str = "", addr: str = "") -> None:
+    """Send to a lead department (主办) with assisting ones (协办); also re-dispatch after a return."""
+    departments = {lead, *assisting}
+    if any(session.get(Department, d) is None for d in departments):
+        raise Refused("没有这个部门")
+    _require(user, "dispatch", ticket)
+    ticket.lead_department_id = lead
+    session.query(TicketAssist).filter(TicketAssist.ticket_id == ticket.id).delete()
+    for department in sorted(set(assisting) - {lead}):
+        session.add(TicketAssist(ticket_id=ticket.id, department_id=department))
+    names = "、".join(session.get(Department, d).name for d in [lead, *sorted(set(assisting) - {lead})])
+    _move(session, user, ticket, states.DISPATCHED, note or f"派至 {names}", "dispatch", addr,
+          lead=lead, assisting=sorted(set(assisting) - {lead}))
+    session.expire(ticket, ["assisting"])
+
+
+def return_ticket(session: Session, user: User, ticket: Ticket, reason: str, addr: str = "") -> None:
+    _move(session, user, ticket, states.RETURNED, reason, "return", addr)
+
+
+def start(session: Session, user: User, ticket: Ticket, note: str = "", addr: str = "") -> None:
+    _move(session, user, ticket, states.IN_PROGRESS, note or "开始办理", "start", addr)
+
+
+def resolve(session: Session, user: User, ticket: Ticket, what_was_done: str, addr: str = "") -> None:
+    _move(session, user, ticket, states.RESOLVED, what_was_done, "resolve", addr)
+
+
+def reject(session: Session, user: User, ticket: Ticket, reason: str, addr: str = "") -> None:
+    _move(session, user, ticket, states.REJECTED, reason, "reject", addr)
+
+
+def merge(session: Session, user: User, ticket: Ticket, into_number: str, addr: str = "") -> Ticket:
+    original = find_by_number(session, into_number.strip().upper())
+    if original is None or original.id == ticket.id:
+        raise Refused("找不到要并入的工单")
+    if original.status not in states.OPEN | {states.RESOLVED}:
+        raise Refused("只能并入仍在办理的工单")
+    ticket.merged_into_id = original.id
+    _move(session, user, ticket, states.DUPLICATE, f"并入 {original.number}", "merge", addr, into=original.number)
+    return original
+
+
+def add_note(session: Session, user: User, ticket: Ticket, note: str, addr: str = "") -> None:
+    _require(user, "note", ticket)
+    if not note.strip():
+        raise Refused("备注不能为空")
+    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
+                            to_status=ticket.status, note=f"内部备注：{note.strip()}"))
+    audit.record(session, user.username, "note", ticket.id, addr, note=note.strip())
+
+
+def recategorize(session: Session, user: User, ticket: Ticket, category_id: str, addr: str = "") -> Optional[str]:
+    """Correct the category; the correction is kept (audit log) as a training example."""
+    _require(user, "recategorize", ticket)
+    if category_id not in load_taxonomy().categories:
+        raise Refused("没有这个类别")
+    previous = ticket.category_id
+    if previous == category_id:
+        return None
+    ticket.category_id = category_id
+    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
+                            to_status=ticket.status, note=f"类别更正：{previous} → {category_id}"))
+    audit.record(session, user.username, "recategorize", ticket.id, addr, previous=previous, category=category_id,
+                 text=ticket.description)
+    return previous

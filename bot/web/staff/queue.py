@@ -1,0 +1,97 @@
+"""The ticket queue: filters, sorting and pages, done in the database."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.staff.permissions import visible_tickets
+from bot.store import states
+from bot.store.schema import Ticket, User
+from bot.store.workdays import local_today
+
+PAGE_SIZE = 50
+SORTS = {
+    "newest": Ticket.created_at.desc(),
+    "oldest": Ticket.created_at.asc(),
+    "deadline": Ticket.deadline.asc(),
+}
+
+
+@dataclass
+class QueueFilter:
+    status: str = ""
+    category: str = ""
+    department: str = ""
+    urgency: str = ""
+    overdue: bool = False
+    text: str = ""
+    date_from: Optional[dt.date] = None
+    date_to: Optional[dt.date] = None
+    sort: str = "newest"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query) -> "QueueFilter":
+        def date(name):
+            try:
+                return dt.date.fromisoformat(query.get(name, ""))
+            except ValueError:
+                return None
+
+        try:
+            page = max(1, int(query.get("page", "1")))
+        except ValueError:
+            page = 1
+        sort = query.get("sort", "newest")
+        return cls(
+            status=query.get("status", "") if query.get("status", "") in states.LABELS else "",
+            category=query.get("category", "")[:64],
+            department=query.get("department", "")[:64],
+            urgency=query.get("urgency", "") if query.get("urgency", "") in ("emergency", "hazard", "normal") else "",
+            overdue=query.get("overdue") == "1",
+            text=query.get("q", "").strip()[:100],
+            date_from=date("from"),
+            date_to=date("to"),
+            sort=sort if sort in SORTS else "newest",
+            page=page,
+        )
+
+
+@dataclass
+class QueuePage:
+    tickets: List[Ticket] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+
+
+def search(session: Session, user: User, wanted: QueueFilter) -> QueuePage:
+    query = visible_tickets(user, select(Ticket))
+    if wanted.status:
+        query = query.where(Ticket.status == wanted.status)
+    if wanted.category:
+        query = query.where(Ticket.category_id == wanted.category)
+    if wanted.department:
+        query = query.where(Ticket.lead_department_id == wanted.department)
+    if wanted.urgency:
+        query = query.where(Ticket.urgency == wanted.urgency)
+    if wanted.overdue:
+        query = query.where(Ticket.status.in_(states.OPEN), Ticket.deadline < local_today())
+    if wanted.text:
+        like = f"%{wanted.text.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(Ticket.number.ilike(like), Ticket.description.ilike(like), Ticket.location.ilike(like)))
+    if wanted.date_from:
+        query = query.where(Ticket.created_at >= dt.datetime.combine(wanted.date_from, dt.time()))
+    if wanted.date_to:
+        query = query.where(Ticket.created_at < dt.datetime.combine(wanted.date_to + dt.timedelta(days=1), dt.time()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(wanted.page, pages)
+    rows = session.execute(
+        query.order_by(SORTS[wanted.sort], Ticket.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return QueuePage(list(rows), total, page, pages)

@@ -1,0 +1,161 @@
+"""Pages of the staff console."""
+from __future__ import annotations
+
+import urllib.parse
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from bot import taxonomy
+from bot.parsing import mask_phone
+from bot.staff import accounts, audit, permissions, workflow
+from bot.staff.accounts import ROLE_LABELS
+from bot.store import states
+from bot.store.db import session_scope
+from bot.store.schema import Department, Ticket
+from bot.store.tickets import find_by_number
+from bot.store.workdays import local_today
+from bot.web.staff.queue import QueueFilter, search
+from bot.web.staff.security import (
+    USER_KEY, check_csrf, csrf_token, database_url_of, login_required, remote_addr,
+)
+
+routes = web.RouteTableDef()
+PHONE_ROLES = {"dispatcher", "department", "admin"}
+
+
+async def page_context(request: web.Request, **extra) -> dict:
+    return {"user": request.get("user"), "csrf_token": await csrf_token(request), "role_labels": ROLE_LABELS,
+            "state_labels": states.LABELS, "taxonomy": taxonomy.load(), **extra}
+
+
+def safe_next(target: str) -> str:
+    """Only paths of this console: no redirect to another site after login."""
+    parsed = urllib.parse.urlparse(target or "")
+    if parsed.scheme or parsed.netloc or not parsed.path.startswith("/staff/"):
+        return "/staff/"
+    return target
+
+
+@routes.get("/staff/login")
+@aiohttp_jinja2.template("staff/login.html")
+async def login_form(request: web.Request):
+    return {"csrf_token": await csrf_token(request), "next": safe_next(request.query.get("next", "")), "error": ""}
+
+
+@routes.post("/staff/login")
+async def login(request: web.Request):
+    form = await request.post()
+    await check_csrf(request, form)
+    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    error = ""
+    with session_scope(database_url_of(request)) as db:
+        try:
+            user = accounts.authenticate(db, username, password, remote_addr(request))
+        except accounts.AccountError as refused:
+            user, error = None, str(refused)
+        if user is not None:
+            audit.record(db, user.username, "login", remote_addr=remote_addr(request))
+            user_id = user.id
+    if user is None:
+        context = {"csrf_token": await csrf_token(request), "next": safe_next(str(form.get("next", ""))),
+                   "error": error or "用户名或密码不对"}
+        return aiohttp_jinja2.render_template("staff/login.html", request, context, status=401)
+    session = await new_session(request)  # a fresh session on login: no fixation
+    session[USER_KEY] = user_id
+    raise web.HTTPFound(safe_next(str(form.get("next", ""))))
+
+
+@routes.post("/staff/logout")
+async def logout(request: web.Request):
+    form = await request.post()
+    await check_csrf(request, form)
+    (await get_session(request)).invalidate()
+    raise web.HTTPFound("/staff/login")
+
+
+@routes.get("/staff/")
+@login_required
+@aiohttp_jinja2.template("staff/queue.html")
+async def queue(request: web.Request):
+    wanted = QueueFilter.from_query(request.query)
+    with session_scope(database_url_of(request)) as db:
+        found = search(db, request["user"], wanted)
+        departments = {d.id: d.name for d in db.query(Department).all()}
+        rows = [row_view(t, departments) for t in found.tickets]
+    query = {k: v for k, v in request.query.items() if k != "page"}
+    return await page_context(request, rows=rows, found=found, wanted=wanted, departments=departments,
+                              query_string=urllib.parse.urlencode(query))
+
+
+def row_view(ticket: Ticket, departments: dict) -> dict:
+    overdue = ticket.status in states.OPEN and ticket.deadline < local_today()
+    return {"number": ticket.number, "description": ticket.description[:60], "status": ticket.status,
+            "category": ticket.category_id, "urgency": ticket.urgency, "department": departments.get(ticket.lead_department_id),
+            "deadline": ticket.deadline.isoformat(), "overdue": overdue, "created_at": ticket.created_at}
+
+
+def load_visible(db, request: web.Request) -> Ticket:
+    ticket = find_by_number(db, request.match_info["number"].upper())
+    # Someone else's ticket is answered exactly like one that does not exist.
+    if ticket is None or not permissions.can_see(request["user"], ticket):
+        raise web.HTTPNotFound(text="没有这个工单")
+    return ticket
+
+
+@routes.get("/staff/tickets/{number}")
+@login_required
+@aiohttp_jinja2.template("staff/ticket.html")
+async def ticket_page(request: web.Request):
+    user = request["user"]
+    with session_scope(database_url_of(request)) as db:
+        ticket = load_visible(db, request)
+        departments = {d.id: d.name for d in db.query(Department).all()}
+        view = {
+            "number": ticket.number, "description": ticket.description, "status": ticket.status,
+            "category": ticket.category_id, "category_confidence": ticket.category_confidence,
+            "urgency": ticket.urgency, "location": ticket.location, "detail": ticket.detail,
+            "photo_url": ticket.photo_url, "channel": ticket.channel, "deadline": ticket.deadline.isoformat(),
+            "phone": (ticket.phone if user.role in PHONE_ROLES else mask_phone(ticket.phone)) if ticket.phone else "匿名",
+            "lead": departments.get(ticket.lead_department_id), "assisting": [d.name for d in ticket.assisting],
+            "overdue": ticket.status in states.OPEN and ticket.deadline < local_today(),
+            "history": [{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
+                        for e in ticket.events],
+            "allowed": {a for a in permissions.ACTIONS if permissions.can_do(user, a, ticket)},
+            "next_states": states.TRANSITIONS[ticket.status],
+        }
+    return await page_context(request, ticket=view, departments=departments, message=request.query.get("msg", ""))
+
+
+ACTIONS = {
+    "dispatch": lambda db, u, t, f, a: workflow.dispatch(db, u, t, str(f.get("lead", "")), f.getall("assisting", []),
+                                                        str(f.get("note", "")), a),
+    "return": lambda db, u, t, f, a: workflow.return_ticket(db, u, t, str(f.get("note", "")), a),
+    "start": lambda db, u, t, f, a: workflow.start(db, u, t, str(f.get("note", "")), a),
+    "resolve": lambda db, u, t, f, a: workflow.resolve(db, u, t, str(f.get("note", "")), a),
+    "reject": lambda db, u, t, f, a: workflow.reject(db, u, t, str(f.get("note", "")), a),
+    "merge": lambda db, u, t, f, a: workflow.merge(db, u, t, str(f.get("into", "")), a),
+    "note": lambda db, u, t, f, a: workflow.add_note(db, u, t, str(f.get("note", "")), a),
+    "recategorize": lambda db, u, t, f, a: workflow.recategorize(db, u, t, str(f.get("category", "")), a),
+}
+
+
+@routes.post("/staff/tickets/{number}/{action}")
+@login_required
+async def ticket_action(request: web.Request):
+    form = await request.post()
+    await check_csrf(request, form)
+    action = request.match_info["action"]
+    if action not in ACTIONS:
+        raise web.HTTPNotFound()
+    with session_scope(database_url_of(request)) as db:
+        ticket = load_visible(db, request)
+        try:
+            ACTIONS[action](db, request["user"], ticket, form, remote_addr(request))
+        except workflow.Refused as refused:
+            db.rollback()
+            return web.Response(status=403 if "权限" in str(refused) else 409, text=str(refused),
+                                content_type="text/plain", charset="utf-8")
+        number = ticket.number
+    raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=done")

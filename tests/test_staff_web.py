@@ -1,0 +1,139 @@
+"""The staff console over HTTP: login, CSRF, who sees what, actions, escaping."""
+import re
+
+import pytest
+
+from bot import taxonomy
+from bot.staff import accounts
+from bot.store.db import session_scope
+from bot.store.schema import AuditEntry, Ticket
+from bot.store.tickets import NewReport, create_ticket
+from bot.web.app import create_app
+from bot.web.config import WebConfig
+
+PASSWORD = "long-enough-pw"
+
+
+@pytest.fixture
+def people(sqlite_url):
+    with session_scope(sqlite_url) as db:
+        accounts.create_user(db, "disp", PASSWORD, "dispatcher")
+        accounts.create_user(db, "roads", PASSWORD, "department", "transport")
+        accounts.create_user(db, "trash", PASSWORD, "department", "sanitation")
+        accounts.create_user(db, "sup", PASSWORD, "supervisor")
+        road, _ = create_ticket(db, NewReport("r", "c1", "路灯坏了<script>alert('x')</script>", "roads",
+                                              phone="13812345678"), taxonomy.load())
+        trash, _ = create_ticket(db, NewReport("s", "c2", "垃圾没人收", "sanitation"), taxonomy.load())
+        return {"road": road.number, "trash": trash.number}
+
+
+@pytest.fixture
+async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
+    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="", rasa_socket_path="/socket.io")))
+
+
+async def csrf_of(client, path):
+    page = await (await client.get(path)).text()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+async def login(client, username, password=PASSWORD):
+    token = await csrf_of(client, "/staff/login")
+    return await client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token,
+                                                   "next": "/staff/"}, allow_redirects=False)
+
+
+def status_of(url, number):
+    with session_scope(url) as db:
+        return db.query(Ticket).filter(Ticket.number == number).one().status
+
+
+async def test_the_console_needs_a_login(client, people):
+    response = await client.get("/staff/", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"].startswith("/staff/login")
+    assert (await login(client, "disp", "wrong")).status == 401
+    response = await login(client, "disp")
+    assert response.status == 302 and response.headers["Location"] == "/staff/"
+    assert people["road"] in await (await client.get("/staff/")).text()
+
+
+async def test_login_does_not_redirect_elsewhere(client, people):
+    token = await csrf_of(client, "/staff/login")
+    response = await client.post("/staff/login", data={"username": "disp", "password": PASSWORD, "csrf_token": token,
+                                                       "next": "https://evil.example/"}, allow_redirects=False)
+    assert response.headers["Location"] == "/staff/"
+
+
+async def test_a_post_without_a_valid_csrf_token_changes_nothing(client, people, sqlite_url):
+    await login(client, "disp")
+    response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport"})
+    assert response.status == 403
+    response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": "forged"})
+    assert response.status == 403
+    assert status_of(sqlite_url, people["road"]) == "submitted"
+
+
+async def test_dispatch_then_the_department_works_it(client, people, sqlite_url):
+    await login(client, "disp")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    response = await client.post(f"/staff/tickets/{people['road']}/dispatch",
+                                 data={"lead": "transport", "assisting": "utilities", "csrf_token": token}, allow_redirects=False)
+    assert response.status == 303
+    assert status_of(sqlite_url, people["road"]) == "dispatched"
+    await client.post("/staff/logout", data={"csrf_token": token})
+
+    await login(client, "roads")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    await client.post(f"/staff/tickets/{people['road']}/start", data={"csrf_token": token})
+    response = await client.post(f"/staff/tickets/{people['road']}/resolve", data={"note": "换了新灯", "csrf_token": token})
+    assert response.status == 200 and "换了新灯" in await response.text()
+    assert status_of(sqlite_url, people["road"]) == "resolved"
+    with session_scope(sqlite_url) as db:
+        assert {a.actor for a in db.query(AuditEntry).filter(AuditEntry.action == "resolve")} == {"roads"}
+
+
+async def test_another_departments_ticket_is_invisible_and_untouchable(client, people, sqlite_url):
+    await login(client, "trash")
+    queue = await (await client.get("/staff/")).text()
+    assert people["trash"] in queue and people["road"] not in queue
+    assert (await client.get(f"/staff/tickets/{people['road']}")).status == 404
+    token = await csrf_of(client, f"/staff/tickets/{people['trash']}")
+    response = await client.post(f"/staff/tickets/{people['road']}/start", data={"csrf_token": token})
+    assert response.status == 404
+    assert status_of(sqlite_url, people["road"]) == "submitted"
+
+
+async def test_illegal_transitions_and_wrong_roles_are_refused(client, people, sqlite_url):
+    await login(client, "disp")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    response = await client.post(f"/staff/tickets/{people['road']}/resolve", data={"note": "x", "csrf_token": token})
+    assert response.status == 409
+    await client.post("/staff/logout", data={"csrf_token": token})
+    await login(client, "sup")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": token})
+    assert response.status == 403
+    assert status_of(sqlite_url, people["road"]) == "submitted"
+
+
+async def test_a_residents_markup_is_shown_as_text(client, people):
+    await login(client, "disp")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    assert "<script>alert(" not in page and "&lt;script&gt;" in page
+
+
+async def test_phone_is_masked_for_supervisors(client, people):
+    await login(client, "sup")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    assert "138****5678" in page and "13812345678" not in page
+
+
+async def test_queue_filters(client, people):
+    await login(client, "disp")
+    page = await (await client.get("/staff/?category=sanitation")).text()
+    assert people["trash"] in page and people["road"] not in page
+    page = await (await client.get("/staff/?q=路灯")).text()
+    assert people["road"] in page and people["trash"] not in page
+    page = await (await client.get("/staff/?status=resolved")).text()
+    assert "没有符合条件的工单" in page
