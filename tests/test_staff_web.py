@@ -137,3 +137,43 @@ async def test_queue_filters(client, people):
     assert people["road"] in page and people["trash"] not in page
     page = await (await client.get("/staff/?status=resolved")).text()
     assert "没有符合条件的工单" in page
+
+
+async def test_exports_hold_only_what_the_user_may_see(client, people):
+    import io
+
+    from openpyxl import load_workbook
+
+    await login(client, "trash")
+    response = await client.get("/staff/export.csv")
+    assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
+    text = (await response.read()).decode("utf-8-sig")
+    assert people["trash"] in text and people["road"] not in text and text.startswith("编号,")
+    response = await client.get("/staff/export.xlsx?q=垃圾")
+    sheet = load_workbook(io.BytesIO(await response.read())).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "编号" and [row[0] for row in values[1:]] == [people["trash"]]
+
+
+async def test_spreadsheet_formulas_from_residents_are_defused(client, sqlite_url):
+    with session_scope(sqlite_url) as db:
+        accounts.create_user(db, "disp2", PASSWORD, "dispatcher")
+        create_ticket(db, NewReport("f", "c3", "=HYPERLINK(\"http://x\")", "other"), taxonomy.load())
+    await login(client, "disp2")
+    text = (await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+
+
+async def test_dashboard_counts_the_period(client, people, sqlite_url):
+    await login(client, "disp")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": token})
+    await client.post(f"/staff/tickets/{people['road']}/resolve", data={"note": "修好了", "csrf_token": token})
+    page = await (await client.get("/staff/dashboard")).text()
+    assert "收集 2 件，办结 1 件，办理中 1 件" in page
+    assert "交通运输局" in page
+    by_category = await (await client.get("/staff/dashboard?by=category")).text()
+    assert "道路与交通" in by_category and "环境卫生" in by_category
+    await client.post("/staff/logout", data={"csrf_token": token})
+    await login(client, "trash")
+    assert (await client.get("/staff/dashboard")).status == 403

@@ -153,3 +153,66 @@ def test_a_resident_reports_through_the_chat_page(product, browser, tmp_path, mo
         assert ticket.location == "和平社區3棟2單元" and ticket.phone == "13812345678"
         assert ticket.photo_url and (product["var"] / "uploads" / Path(ticket.photo_url).name).exists()
         assert ticket.script == "traditional" and ticket.channel == "socketio"
+
+
+def test_staff_walk_through_the_console(product, browser, monkeypatch):
+    """A dispatcher dispatches, the department resolves, a supervisor reads the dashboard and exports."""
+    from bot import taxonomy
+    from bot.staff.accounts import create_user
+    from bot.store.tickets import NewReport, create_ticket
+
+    monkeypatch.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{product['var'] / 'minsheng.db'}")
+    with session_scope() as db:
+        for name, role, department in (("wang", "dispatcher", None), ("zhao", "department", "transport"),
+                                       ("chen", "supervisor", None)):
+            create_user(db, name, "staff-password", role, department)
+        for i, (text, category, urgency) in enumerate([
+            ("建设路的井盖不见了，晚上很危险", "roads", "hazard"),
+            ("小区垃圾三天没人收", "sanitation", "normal"),
+            ("楼下广场舞太吵", "noise_pollution", "normal"),
+        ]):
+            ticket, _ = create_ticket(db, NewReport(f"walk-{i}", "walk", text, category, urgency,
+                                                    location="建设路88号", phone="13900001111"), taxonomy.load())
+            if i == 0:
+                number = ticket.number
+    base = f"http://127.0.0.1:{product['ports']['web']}"
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+
+    def log_in(name):
+        page.goto(f"{base}/staff/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", "staff-password")
+        page.click("button[type=submit]")
+
+    def log_out():
+        page.click("header form button")
+
+    log_in("wang")
+    page.wait_for_selector("table.queue")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / "staff-queue.png"), full_page=True)
+    page.click(f"text={number}")
+    page.select_option("select[name=lead]", "transport")
+    page.click("form[action$='/dispatch'] button")
+    assert "已派单" in page.inner_text(".status")
+    log_out()
+
+    log_in("zhao")
+    page.goto(f"{base}/staff/tickets/{number}")
+    page.click("form[action$='/start'] button")
+    page.fill("form[action$='/resolve'] input[name=note]", "已补装井盖并设置警示")
+    page.click("form[action$='/resolve'] button")
+    assert "已办结" in page.inner_text(".status")
+    page.screenshot(path=str(DOCS / "staff-ticket.png"), full_page=True)
+    log_out()
+
+    log_in("chen")
+    page.goto(f"{base}/staff/dashboard")
+    summary = page.inner_text("h1")
+    assert "办结 1 件" in summary
+    page.screenshot(path=str(DOCS / "staff-dashboard.png"), full_page=True)
+    page.goto(f"{base}/staff/")
+    with page.expect_download() as download:
+        page.click("text=CSV")
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert number in exported and "139****1111" in exported and "13900001111" not in exported

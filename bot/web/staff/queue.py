@@ -69,8 +69,7 @@ class QueuePage:
     pages: int = 1
 
 
-def search(session: Session, user: User, wanted: QueueFilter) -> QueuePage:
-    query = visible_tickets(user, select(Ticket))
+def apply_filters(query, wanted: QueueFilter):
     if wanted.status:
         query = query.where(Ticket.status == wanted.status)
     if wanted.category:
@@ -88,6 +87,11 @@ def search(session: Session, user: User, wanted: QueueFilter) -> QueuePage:
         query = query.where(Ticket.created_at >= dt.datetime.combine(wanted.date_from, dt.time()))
     if wanted.date_to:
         query = query.where(Ticket.created_at < dt.datetime.combine(wanted.date_to + dt.timedelta(days=1), dt.time()))
+    return query
+
+
+def search(session: Session, user: User, wanted: QueueFilter) -> QueuePage:
+    query = apply_filters(visible_tickets(user, select(Ticket)), wanted)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(wanted.page, pages)

@@ -1,6 +1,7 @@
 """Pages of the staff console."""
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 
 import aiohttp_jinja2
@@ -9,13 +10,14 @@ from aiohttp_session import get_session, new_session
 
 from bot import taxonomy
 from bot.parsing import mask_phone
-from bot.staff import accounts, audit, permissions, workflow
+from bot.staff import accounts, audit, permissions, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
 from bot.store import states
 from bot.store.db import session_scope
 from bot.store.schema import Department, Ticket
 from bot.store.tickets import find_by_number
-from bot.store.workdays import local_today
+from bot.store.workdays import local_today, local_zone
+from bot.web.staff import exports
 from bot.web.staff.queue import QueueFilter, search
 from bot.web.staff.security import (
     USER_KEY, check_csrf, csrf_token, database_url_of, login_required, remote_addr,
@@ -89,6 +91,10 @@ async def queue(request: web.Request):
                               query_string=urllib.parse.urlencode(query))
 
 
+def local_time(utc: dt.datetime) -> str:
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
 def row_view(ticket: Ticket, departments: dict) -> dict:
     overdue = ticket.status in states.OPEN and ticket.deadline < local_today()
     return {"number": ticket.number, "description": ticket.description[:60], "status": ticket.status,
@@ -120,7 +126,7 @@ async def ticket_page(request: web.Request):
             "phone": (ticket.phone if user.role in PHONE_ROLES else mask_phone(ticket.phone)) if ticket.phone else "匿名",
             "lead": departments.get(ticket.lead_department_id), "assisting": [d.name for d in ticket.assisting],
             "overdue": ticket.status in states.OPEN and ticket.deadline < local_today(),
-            "history": [{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
+            "history": [{"at": local_time(e.at), "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
                         for e in ticket.events],
             "allowed": {a for a in permissions.ACTIONS if permissions.can_do(user, a, ticket)},
             "next_states": states.TRANSITIONS[ticket.status],
@@ -159,3 +165,37 @@ async def ticket_action(request: web.Request):
                                 content_type="text/plain", charset="utf-8")
         number = ticket.number
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=done")
+
+
+@routes.get("/staff/export.{kind:csv|xlsx}")
+@login_required
+async def export(request: web.Request):
+    wanted = QueueFilter.from_query(request.query)
+    kind = request.match_info["kind"]
+    with session_scope(database_url_of(request)) as db:
+        data = list(exports.rows(db, request["user"], wanted))
+        audit.record(db, request["user"].username, "export", remote_addr=remote_addr(request), kind=kind, rows=len(data),
+                     query=dict(request.query))
+    body = exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
+    content_type = "text/csv" if kind == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    filename = f"minsheng-tickets-{local_today().isoformat()}.{kind}"
+    return web.Response(body=body, content_type=content_type,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@routes.get("/staff/dashboard")
+@login_required
+@aiohttp_jinja2.template("staff/dashboard.html")
+async def dashboard(request: web.Request):
+    if request["user"].role == "department":
+        raise web.HTTPForbidden(text="统计页面供派单员、督查和管理员使用")
+    period = statistics.Period.parse(request.query.get("period"))
+    by = "category" if request.query.get("by") == "category" else "department"
+    tax = taxonomy.load()
+    names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
+    with session_scope(database_url_of(request)) as db:
+        rows = statistics.figures(db, period, by)
+    total = statistics.totals(rows)
+    widest = max([r.collected for r in rows] or [1])
+    return await page_context(request, rows=rows, total=total, period=period, by=by, names=names, widest=widest,
+                              period_value=request.query.get("period", ""))
