@@ -68,7 +68,12 @@ class Ticket(Base):
     lead_department = relationship(Department, lazy="joined")
     events = relationship("TicketEvent", order_by="TicketEvent.id", back_populates="ticket")
 
-    __table_args__ = (Index("ix_tickets_status_deadline", "status", "deadline"),)
+    __table_args__ = (
+        Index("ix_tickets_status_deadline", "status", "deadline"),
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_department_created", "lead_department_id", "created_at"),
+        Index("ix_tickets_category_created", "category_id", "created_at"),
+    )
 
 
 class TicketAssist(Base):

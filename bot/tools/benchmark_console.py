@@ -1,0 +1,165 @@
+"""Staff console at scale: 100,000 generated tickets in PostgreSQL, the queue and the dashboard
+timed over HTTP against the real web app.
+
+    make benchmark-console        # needs the PostgreSQL server on 127.0.0.1:5432
+
+Creates a scratch database, fills it, starts `python -m bot.web` on a free port, signs in as a
+dispatcher and as department staff, requests each page REPEAT times and prints median and p95.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+WORDS = ["路灯坏了", "垃圾没人收", "井盖丢了", "楼道瓷砖掉了", "广场舞太吵", "停水两天", "物业不管", "树枝挡路",
+         "消防通道被堵", "违建", "养老金没到账", "入学报名难", "电梯故障", "油烟扰民", "暖气不热"]
+
+
+def fill(url: str, count: int) -> None:
+    from bot import taxonomy
+    from bot.staff.accounts import create_user
+    from bot.store.db import session_scope
+    from bot.store.migrate import upgrade
+
+    upgrade(url)
+    tax = taxonomy.load()
+    categories = list(tax.categories.values())
+    engine = sa.create_engine(url, future=True, executemany_mode="values_plus_batch")
+    rng = random.Random(7)
+    start = dt.datetime(2026, 1, 1)
+    statuses = ["submitted", "dispatched", "in_progress", "resolved", "closed", "returned", "reopened", "rejected"]
+    rows, per_day = [], {}
+    for i in range(count):
+        created = start + dt.timedelta(minutes=rng.randrange(0, 330 * 24 * 60))
+        day = created.strftime("%Y%m%d")
+        per_day[day] = per_day.get(day, 0) + 1
+        category = rng.choice(categories)
+        urgency = rng.choices(["normal", "hazard", "emergency"], [90, 8, 2])[0]
+        rows.append({
+            "number": f"MS-{day}-{per_day[day]:04d}", "submission_key": f"bench-{i}", "conversation_id": f"bench-{i % 5000}",
+            "channel": "rest", "description": f"{rng.choice(WORDS)}，{rng.choice(WORDS)}，第{i}号测试数据",
+            "category_id": category.id, "category_confidence": round(rng.random(), 3), "urgency": urgency,
+            "location": f"幸福小区{rng.randrange(1, 40)}栋", "phone": f"139{rng.randrange(10**8):08d}",
+            "status": rng.choice(statuses), "lead_department_id": category.department_id,
+            "deadline": (created + dt.timedelta(days=rng.randrange(1, 20))).date(), "flagged": urgency == "emergency",
+            "created_at": created, "updated_at": created,
+        })
+    tickets = sa.Table("tickets", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        for chunk in range(0, len(rows), 5000):
+            connection.execute(tickets.insert(), rows[chunk:chunk + 5000])
+        connection.execute(sa.text("ANALYZE tickets"))
+    engine.dispose()
+    with session_scope(url) as db:
+        create_user(db, "bench-dispatcher", "bench-password", "dispatcher")
+        create_user(db, "bench-roads", "bench-password", "department", "transport")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Browser:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + urllib.parse.quote(path, safe="/?&=:-"), timeout=30) as response:
+            return response.read().decode()
+
+    def login(self, username: str) -> None:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get("/staff/login")).group(1)
+        data = urllib.parse.urlencode({"username": username, "password": "bench-password", "csrf_token": token,
+                                       "next": "/staff/"}).encode()
+        self.opener.open(self.base + "/staff/login", data=data, timeout=30).read()
+
+    def time(self, path: str, repeat: int) -> list:
+        self.get(path)  # warm
+        seconds = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self.get(path)
+            seconds.append((time.perf_counter() - start) * 1000)
+        return sorted(seconds)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args(argv)
+
+    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    server = None
+    try:
+        started = time.perf_counter()
+        fill(url, args.tickets)
+        print(f"{args.tickets} tickets generated in PostgreSQL in {time.perf_counter() - started:.0f} s")
+        port = free_port()
+        env = {**os.environ, "MINSHENG_DATABASE_URL": url, "MINSHENG_VAR_DIR": str(ROOT / "var" / "bench")}
+        server = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        dispatcher, department = Browser(base), Browser(base)
+        dispatcher.login("bench-dispatcher")
+        department.login("bench-roads")
+        pages = [
+            ("dispatcher", dispatcher, "/staff/"),
+            ("dispatcher", dispatcher, "/staff/?status=in_progress&category=roads&urgency=hazard"),
+            ("dispatcher", dispatcher, "/staff/?overdue=1&sort=deadline"),
+            ("dispatcher", dispatcher, "/staff/?q=井盖&from=2026-06-01&to=2026-08-31"),
+            ("dispatcher", dispatcher, "/staff/?page=200"),
+            ("department", department, "/staff/?status=dispatched"),
+            ("dispatcher", dispatcher, "/staff/dashboard?period=2026-06"),
+            ("dispatcher", dispatcher, "/staff/dashboard?period=2026-06-2&by=category"),
+        ]
+        print(f"{'who':<11} {'page':<58} {'median':>8} {'p95':>8}  (ms, {args.repeat} requests each)")
+        for who, browser, path in pages:
+            ms = browser.time(path, args.repeat)
+            p95 = ms[max(0, int(round(0.95 * len(ms))) - 1)]
+            print(f"{who:<11} {path:<58} {statistics.median(ms):>8.1f} {p95:>8.1f}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        from bot.store.db import get_engine
+
+        get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
