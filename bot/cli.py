@@ -68,6 +68,20 @@ def staff_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def staff_add_token(args: argparse.Namespace) -> int:
+    from bot.staff.accounts import AccountError, issue_token
+    from bot.store.db import session_scope
+
+    try:
+        with session_scope() as session:
+            token = issue_token(session, args.name, args.label or "")
+    except AccountError as error:
+        print(f"not created: {error}", file=sys.stderr)
+        return 2
+    print(f"API token for {args.name} (shown once): {token}")
+    return 0
+
+
 def run(_args: argparse.Namespace) -> int:
     from bot.launcher import run as launch
 
@@ -96,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--department", help="department id (required for --role department)")
     add_user.add_argument("--generate", action="store_true", help="generate a password even when stdin is not a terminal")
     add_user.set_defaults(handler=staff_add_user)
+    add_token = staff.add_parser("add-token", help="a bearer token for the JSON API, acting as the user")
+    add_token.add_argument("name")
+    add_token.add_argument("--label", help="what the token is for")
+    add_token.set_defaults(handler=staff_add_token)
 
     commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
     return parser

@@ -87,3 +87,22 @@ def test_staff_add_user_reads_the_password_from_stdin(tmp_path, monkeypatch):
 
     with session_scope(url) as db:
         assert authenticate(db, "zhang", "a-good-password").department_id == "transport"
+
+
+def test_staff_add_token_prints_a_working_token(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    env = {**__import__("os").environ, "MINSHENG_DATABASE_URL": url}
+    minsheng = str(Path(sys.executable).with_name("minsheng"))
+    subprocess.run([minsheng, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([minsheng, "staff", "add-user", "api", "--role", "supervisor"], input="a-good-password\n",
+                   env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run([minsheng, "staff", "add-token", "api"], env=env, capture_output=True, text=True)
+    token = done.stdout.strip().rsplit(" ", 1)[-1]
+    assert done.returncode == 0 and token.startswith("ms_")
+
+    from bot.staff.accounts import user_of_token
+    from bot.store.db import session_scope
+
+    with session_scope(url) as db:
+        assert user_of_token(db, token).username == "api"
+    assert subprocess.run([minsheng, "staff", "add-token", "nobody"], env=env, capture_output=True).returncode == 2

@@ -79,3 +79,32 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
 
 def has_users(session: Session) -> bool:
     return session.execute(select(func.count()).select_from(User)).scalar_one() > 0
+
+
+def _token_hash(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, username: str, label: str = "") -> str:
+    """A new API token for the user, returned once."""
+    from bot.store.schema import ApiToken
+
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"没有这个用户：{username}")
+    token = "ms_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, label=label or None))
+    session.flush()
+    return token
+
+
+def user_of_token(session: Session, token: str) -> Optional[User]:
+    from bot.store.schema import ApiToken
+
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).scalar_one_or_none()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None

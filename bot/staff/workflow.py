@@ -14,7 +14,11 @@ from bot.taxonomy import load as load_taxonomy
 
 
 class Refused(ValueError):
-    """The action is not allowed: wrong role, wrong state or missing reason."""
+    """The action cannot be taken now: wrong state, missing reason, unknown department."""
+
+
+class NotPermitted(Refused):
+    """The user's role or department does not allow the action on this ticket."""
 
 
 def _actor(user: User) -> str:
@@ -23,7 +27,7 @@ def _actor(user: User) -> str:
 
 def _require(user: User, action: str, ticket: Ticket) -> None:
     if not permissions.can_do(user, action, ticket):
-        raise Refused("您没有权限对这个工单执行此操作")
+        raise NotPermitted("您没有权限对这个工单执行此操作")
 
 
 def _move(session: Session, user: User, ticket: Ticket, target: str, note: str, action: str, addr: str, **detail) -> None:
@@ -102,3 +106,31 @@ def recategorize(session: Session, user: User, ticket: Ticket, category_id: str,
     audit.record(session, user.username, "recategorize", ticket.id, addr, previous=previous, category=category_id,
                  text=ticket.description)
     return previous
+
+
+def perform(session: Session, user: User, ticket: Ticket, action: str, fields: dict, addr: str = "") -> None:
+    """One named action with its fields (from a console form or a JSON body)."""
+    note = str(fields.get("note") or "")
+    if action == "dispatch":
+        assisting = fields.get("assisting") or []
+        dispatch(session, user, ticket, str(fields.get("lead") or ""),
+                 [assisting] if isinstance(assisting, str) else [str(a) for a in assisting], note, addr)
+    elif action == "return":
+        return_ticket(session, user, ticket, note, addr)
+    elif action == "start":
+        start(session, user, ticket, note, addr)
+    elif action == "resolve":
+        resolve(session, user, ticket, note, addr)
+    elif action == "reject":
+        reject(session, user, ticket, note, addr)
+    elif action == "merge":
+        merge(session, user, ticket, str(fields.get("into") or ""), addr)
+    elif action == "note":
+        add_note(session, user, ticket, note, addr)
+    elif action == "recategorize":
+        recategorize(session, user, ticket, str(fields.get("category") or ""), addr)
+    else:
+        raise KeyError(action)
+
+
+ACTION_NAMES = ("dispatch", "return", "start", "resolve", "reject", "merge", "note", "recategorize")

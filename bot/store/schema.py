@@ -133,3 +133,14 @@ class AuditEntry(Base):
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
     detail = Column(Text)
     remote_addr = Column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, acting as its user; only the SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    label = Column(String(200))
+    created_at = Column(DateTime, nullable=False, default=utcnow)

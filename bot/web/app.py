@@ -16,6 +16,7 @@ from bot.store.db import get_engine
 from bot.web.config import WebConfig
 from bot.web.photos import MAX_BYTES, VAR_DIR_KEY, photo_dir, upload_photo
 from bot.web.staff import security as staff_security
+from bot.web.api import routes as api_routes
 from bot.web.staff.views import routes as staff_routes
 
 HERE = Path(__file__).parent
@@ -61,6 +62,7 @@ def create_app(config: Optional[WebConfig] = None) -> web.Application:
     staff_security.setup(app, app[VAR_DIR_KEY], app[CONFIG_KEY].database_url)
     app.router.add_get("/staff", lambda request: web.HTTPFound("/staff/"))
     app.router.add_routes(staff_routes)
+    app.router.add_routes(api_routes)
     return app
 
 

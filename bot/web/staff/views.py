@@ -134,34 +134,23 @@ async def ticket_page(request: web.Request):
     return await page_context(request, ticket=view, departments=departments, message=request.query.get("msg", ""))
 
 
-ACTIONS = {
-    "dispatch": lambda db, u, t, f, a: workflow.dispatch(db, u, t, str(f.get("lead", "")), f.getall("assisting", []),
-                                                        str(f.get("note", "")), a),
-    "return": lambda db, u, t, f, a: workflow.return_ticket(db, u, t, str(f.get("note", "")), a),
-    "start": lambda db, u, t, f, a: workflow.start(db, u, t, str(f.get("note", "")), a),
-    "resolve": lambda db, u, t, f, a: workflow.resolve(db, u, t, str(f.get("note", "")), a),
-    "reject": lambda db, u, t, f, a: workflow.reject(db, u, t, str(f.get("note", "")), a),
-    "merge": lambda db, u, t, f, a: workflow.merge(db, u, t, str(f.get("into", "")), a),
-    "note": lambda db, u, t, f, a: workflow.add_note(db, u, t, str(f.get("note", "")), a),
-    "recategorize": lambda db, u, t, f, a: workflow.recategorize(db, u, t, str(f.get("category", "")), a),
-}
-
-
 @routes.post("/staff/tickets/{number}/{action}")
 @login_required
 async def ticket_action(request: web.Request):
     form = await request.post()
     await check_csrf(request, form)
     action = request.match_info["action"]
-    if action not in ACTIONS:
+    if action not in workflow.ACTION_NAMES:
         raise web.HTTPNotFound()
+    fields = {key: form.get(key) for key in ("lead", "note", "into", "category")}
+    fields["assisting"] = form.getall("assisting", [])
     with session_scope(database_url_of(request)) as db:
         ticket = load_visible(db, request)
         try:
-            ACTIONS[action](db, request["user"], ticket, form, remote_addr(request))
+            workflow.perform(db, request["user"], ticket, action, fields, remote_addr(request))
         except workflow.Refused as refused:
             db.rollback()
-            return web.Response(status=403 if "权限" in str(refused) else 409, text=str(refused),
+            return web.Response(status=403 if isinstance(refused, workflow.NotPermitted) else 409, text=str(refused),
                                 content_type="text/plain", charset="utf-8")
         number = ticket.number
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=done")

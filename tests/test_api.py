@@ -1,0 +1,81 @@
+"""The JSON API: bearer tokens, the same permissions and state table as the console."""
+import pytest
+
+from bot import taxonomy
+from bot.staff import accounts
+from bot.store.db import session_scope
+from bot.store.tickets import NewReport, create_ticket
+from bot.web.app import create_app
+from bot.web.config import WebConfig
+
+
+@pytest.fixture
+def tokens(sqlite_url):
+    with session_scope(sqlite_url) as db:
+        for name, role, department in (("disp", "dispatcher", None), ("roads", "department", "transport"),
+                                       ("trash", "department", "sanitation")):
+            accounts.create_user(db, name, "long-enough-pw", role, department)
+        road, _ = create_ticket(db, NewReport("r", "c", "路灯坏了", "roads", phone="13812345678"), taxonomy.load())
+        found = {name: accounts.issue_token(db, name) for name in ("disp", "roads", "trash")}
+        found["number"] = road.number
+        return found
+
+
+@pytest.fixture
+async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
+    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="", rasa_socket_path="/socket.io")))
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_token_is_needed(client, tokens):
+    assert (await client.get("/api/v1/tickets")).status == 401
+    assert (await client.get("/api/v1/tickets", headers=bearer("ms_forged"))).status == 401
+
+
+async def test_dispatch_and_resolve_through_the_api(client, tokens):
+    number = tokens["number"]
+    listing = await (await client.get("/api/v1/tickets?category=roads", headers=bearer(tokens["disp"]))).json()
+    assert [t["number"] for t in listing["tickets"]] == [number]
+    response = await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["disp"]),
+                                 json={"lead": "transport", "assisting": ["utilities"]})
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "dispatched" and body["assisting_departments"] == ["utilities"]
+    response = await client.post(f"/api/v1/tickets/{number}/resolve", headers=bearer(tokens["roads"]), json={"note": ""})
+    assert response.status == 409
+    response = await client.post(f"/api/v1/tickets/{number}/resolve", headers=bearer(tokens["roads"]),
+                                 json={"note": "灯已修好"})
+    body = await response.json()
+    assert body["status"] == "resolved" and body["history"][-1]["note"] == "灯已修好"
+
+
+async def test_other_departments_get_404_and_change_nothing(client, tokens):
+    number = tokens["number"]
+    assert (await client.get(f"/api/v1/tickets/{number}", headers=bearer(tokens["trash"]))).status == 404
+    response = await client.post(f"/api/v1/tickets/{number}/start", headers=bearer(tokens["trash"]), json={})
+    assert response.status == 404
+    body = await (await client.get(f"/api/v1/tickets/{number}", headers=bearer(tokens["disp"]))).json()
+    assert body["status"] == "submitted"
+
+
+async def test_wrong_role_and_bad_bodies(client, tokens):
+    number = tokens["number"]
+    response = await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["roads"]),
+                                 json={"lead": "transport"})
+    assert response.status == 403
+    response = await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["disp"]), data="not json")
+    assert response.status == 400
+    response = await client.post(f"/api/v1/tickets/{number}/explode", headers=bearer(tokens["disp"]), json={})
+    assert response.status == 404
+
+
+async def test_the_openapi_document_describes_every_route(client):
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/api/v1/tickets", "/api/v1/tickets/{number}", "/api/v1/tickets/{number}/{action}"}
+    routes = {r.resource.canonical for r in client.app.router.routes() if r.resource and r.resource.canonical.startswith("/api/v1/")}
+    assert routes - {"/api/v1/openapi.json"} == set(document["paths"])
