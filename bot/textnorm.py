@@ -78,3 +78,8 @@ def clean_user_text(text: Optional[str], limit: int = 2000) -> str:
     if not text:
         return ""
     return _CONTROL.sub("", text).strip()[:limit]
+
+
+def meaningful(text: Optional[str]) -> bool:
+    """Has at least two letters, digits or Han characters (not just emoji or punctuation)."""
+    return sum(ch.isalnum() for ch in normalize(text or "")) >= 2

@@ -177,3 +177,25 @@ async def test_dashboard_counts_the_period(client, people, sqlite_url):
     await client.post("/staff/logout", data={"csrf_token": token})
     await login(client, "trash")
     assert (await client.get("/staff/dashboard")).status == 403
+
+
+async def test_filing_for_a_resident_with_a_chosen_category(client, people, sqlite_url, monkeypatch):
+    monkeypatch.setenv("MINSHENG_RASA_URL", "http://127.0.0.1:1")  # no Rasa: the category must be chosen
+    await login(client, "disp")
+    token = await csrf_of(client, "/staff/new")
+    form = {"description": "老王来电：小区健身器材坏了", "location": "幸福小区", "phone": "139 1234 5678",
+            "channel": "phone", "category": "", "csrf_token": token}
+    response = await client.post("/staff/new", data=form)
+    assert response.status == 400 and "手动选择类别" in await response.text()
+    response = await client.post("/staff/new", data={**form, "category": "building"}, allow_redirects=False)
+    assert response.status == 303
+    number = response.headers["Location"].split("/")[-1].split("?")[0]
+    with session_scope(sqlite_url) as db:
+        ticket = db.query(Ticket).filter(Ticket.number == number).one()
+        assert (ticket.channel, ticket.category_id, ticket.phone) == ("phone", "building", "13912345678")
+        assert ticket.events[0].actor == "dispatcher:disp"
+
+
+async def test_supervisors_do_not_file(client, people):
+    await login(client, "sup")
+    assert (await client.get("/staff/new")).status == 403

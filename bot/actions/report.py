@@ -13,11 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import taxonomy
 from bot.actions import backend
 from bot.actions.understanding import (
-    DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script, meaningful,
+    DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script,
 )
 from bot.parsing import PHOTO_PATH, find_phone, mask_phone
 from bot.store.tickets import NewReport
-from bot.textnorm import detect_script
+from bot.textnorm import detect_script, meaningful
 
 logger = logging.getLogger(__name__)
 

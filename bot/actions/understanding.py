@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 
 from bot import taxonomy
 from bot.nlg import script_of
-from bot.textnorm import TRADITIONAL, clean_user_text, normalize, to_traditional
+from bot.textnorm import TRADITIONAL, clean_user_text, to_traditional
 
 DESCRIPTION_LIMIT = 2000
 
@@ -43,11 +43,6 @@ def entity_value(message: Dict[str, Any], entity: str) -> Optional[str]:
         if found.get("entity") == entity:
             return found.get("value")
     return None
-
-
-def meaningful(text: Optional[str]) -> bool:
-    """Has at least two letters, digits or Han characters (not just emoji or punctuation)."""
-    return sum(ch.isalnum() for ch in normalize(text or "")) >= 2
 
 
 def description_of(text: Optional[str]) -> str:

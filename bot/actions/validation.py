@@ -10,9 +10,9 @@ from rasa_sdk.types import DomainDict
 
 from bot import taxonomy
 from bot.actions.report import ANONYMOUS, NO_DETAIL, PHOTO_ONLY, announce_category
-from bot.actions.understanding import category_slots, description_of, entity_value, meaningful
+from bot.actions.understanding import category_slots, description_of, entity_value
 from bot.parsing import PHOTO_PATH, find_last4, find_phone, merge_location
-from bot.textnorm import clean_user_text, normalize
+from bot.textnorm import clean_user_text, meaningful, normalize
 
 _ORDINALS = {"1": 0, "一": 0, "2": 1, "二": 1, "两": 1, "3": 2, "三": 2, "4": 3, "四": 3}
 _ORDINAL = re.compile(r"^(?:第|选)?\s*([1-4一二两三四])\s*(?:个|项|类)?$")
