@@ -199,3 +199,21 @@ async def test_filing_for_a_resident_with_a_chosen_category(client, people, sqli
 async def test_supervisors_do_not_file(client, people):
     await login(client, "sup")
     assert (await client.get("/staff/new")).status == 403
+
+
+async def test_inspection_and_bulletin_name_the_overdue(client, people, sqlite_url):
+    import datetime as dt
+
+    with session_scope(sqlite_url) as db:
+        late = db.query(Ticket).filter(Ticket.number == people["trash"]).one()
+        late.deadline = dt.date(2026, 1, 5)
+        late.created_at = dt.datetime.utcnow()
+    await login(client, "sup")
+    inspection = await (await client.get("/staff/inspection")).text()
+    assert people["trash"] in inspection and people["road"] not in inspection
+    assert "综合行政执法局（环卫）：1 件" in inspection
+    bulletin = await (await client.get("/staff/bulletin")).text()
+    assert "点名通报" in bulletin and "综合行政执法局（环卫）：超期未办结 1 件" in bulletin
+    await client.post("/staff/logout", data={"csrf_token": await csrf_of(client, "/staff/")})
+    await login(client, "roads")
+    assert (await client.get("/staff/bulletin")).status == 403

@@ -87,3 +87,22 @@ def figures(session: Session, period: Period, by: str = "department") -> List[Ro
 def totals(rows: List[Row]) -> Row:
     return Row("合计", sum(r.collected for r in rows), sum(r.solved for r in rows),
                sum(r.in_progress for r in rows), sum(r.overdue for r in rows))
+
+
+@dataclass
+class OverdueTicket:
+    number: str
+    description: str
+    department_id: str
+    deadline: dt.date
+    days_over: int
+    status: str
+
+
+def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[OverdueTicket]:
+    """Every open ticket past its deadline, longest overdue first."""
+    today = today or local_today()
+    query = (select(Ticket).where(Ticket.status.in_(states.OPEN), Ticket.deadline < today)
+             .order_by(Ticket.deadline.asc(), Ticket.id.asc()))
+    return [OverdueTicket(t.number, t.description[:60], t.lead_department_id, t.deadline, (today - t.deadline).days,
+                          t.status) for t in session.execute(query).scalars()]

@@ -162,6 +162,7 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     from bot.store.tickets import NewReport, create_ticket
 
     monkeypatch.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{product['var'] / 'minsheng.db'}")
+    numbers = []
     with session_scope() as db:
         for name, role, department in (("wang", "dispatcher", None), ("zhao", "department", "transport"),
                                        ("chen", "supervisor", None)):
@@ -170,11 +171,12 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
             ("建设路的井盖不见了，晚上很危险", "roads", "hazard"),
             ("小区垃圾三天没人收", "sanitation", "normal"),
             ("楼下广场舞太吵", "noise_pollution", "normal"),
+            ("建设路88号门口井盖没了", "roads", "hazard"),
         ]):
             ticket, _ = create_ticket(db, NewReport(f"walk-{i}", "walk", text, category, urgency,
                                                     location="建设路88号", phone="13900001111"), taxonomy.load())
-            if i == 0:
-                number = ticket.number
+            numbers.append(ticket.number)
+    number, misrouted, _noise, duplicate = numbers
     base = f"http://127.0.0.1:{product['ports']['web']}"
     page = browser.new_page(viewport={"width": 1280, "height": 800})
 
@@ -201,6 +203,20 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     page.select_option("select[name=lead]", "transport")
     page.click("form[action$='/dispatch'] button")
     assert "已派单" in page.inner_text(".status")
+    page.goto(f"{base}/staff/tickets/{duplicate}")  # the same manhole reported twice: merge
+    page.fill("form[action$='/merge'] input[name=into]", number)
+    page.click("form[action$='/merge'] button")
+    assert "并单" in page.inner_text(".status")
+    page.goto(f"{base}/staff/tickets/{misrouted}")  # rubbish sent to transport by mistake
+    page.select_option("select[name=lead]", "transport")
+    page.click("form[action$='/dispatch'] button")
+    log_out()
+
+    log_in("zhao")
+    page.goto(f"{base}/staff/tickets/{misrouted}")
+    page.fill("form[action$='/return'] input[name=note]", "垃圾清运归环卫，不属于交通运输局")
+    page.click("form[action$='/return'] button")
+    assert "退单" in page.inner_text(".status")
     log_out()
 
     log_in("zhao")

@@ -247,3 +247,39 @@ async def new_ticket(request: web.Request):
         audit.record(db, user.username, "file_on_behalf", ticket.id, remote_addr(request), channel=values["channel"])
         number = ticket.number
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
+
+
+def supervision_only(request: web.Request) -> None:
+    if request["user"].role == "department":
+        raise web.HTTPForbidden(text="督查页面供派单员、督查和管理员使用")
+
+
+@routes.get("/staff/inspection")
+@login_required
+@aiohttp_jinja2.template("staff/inspection.html")
+async def inspection(request: web.Request):
+    """The half-monthly inspection list: overdue tickets by department (badly rated ones join
+    when satisfaction surveys exist)."""
+    supervision_only(request)
+    today = local_today()
+    period = statistics.Period.parse(request.query.get("period") or f"{today:%Y-%m}-{1 if today.day <= 15 else 2}")
+    with session_scope(database_url_of(request)) as db:
+        overdue = statistics.overdue_open(db)
+    by_department: dict = {}
+    for ticket in overdue:
+        by_department.setdefault(ticket.department_id, []).append(ticket)
+    ordered = sorted(by_department.items(), key=lambda item: -len(item[1]))
+    return await page_context(request, period=period, groups=ordered, today=today, total=len(overdue))
+
+
+@routes.get("/staff/bulletin")
+@login_required
+@aiohttp_jinja2.template("staff/bulletin.html")
+async def bulletin(request: web.Request):
+    """The monthly bulletin (通报): the month's ledger by department, naming those with overdue work."""
+    supervision_only(request)
+    period = statistics.Period.parse((request.query.get("period") or "")[:7] or None)
+    with session_scope(database_url_of(request)) as db:
+        rows = statistics.figures(db, period, "department")
+    named = [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue]
+    return await page_context(request, period=period, rows=rows, total=statistics.totals(rows), named=named)
