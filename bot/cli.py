@@ -41,6 +41,23 @@ def classifier_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def classifier_corrections(args: argparse.Namespace) -> int:
+    """Staff corrections of the category, as text,label rows to add to the training data."""
+    import json
+
+    from bot.store.db import session_scope
+    from bot.store.schema import AuditEntry
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["text", "label"])
+    with session_scope() as session:
+        for entry in session.query(AuditEntry).filter(AuditEntry.action == "recategorize").order_by(AuditEntry.id):
+            detail = json.loads(entry.detail or "{}")
+            if detail.get("text") and detail.get("category"):
+                writer.writerow([detail["text"], detail["category"]])
+    return 0
+
+
 def db_upgrade(_args: argparse.Namespace) -> int:
     from bot.store.db import database_url
     from bot.store.migrate import upgrade
@@ -98,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--test", required=True)
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=classifier_evaluate)
+    classifier.add_parser("corrections", help="print staff category corrections as a text,label CSV") \
+        .set_defaults(handler=classifier_corrections)
 
     db = commands.add_parser("db", help="the ticket store").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="migrate to the current schema and load the taxonomy").set_defaults(handler=db_upgrade)

@@ -217,3 +217,22 @@ async def test_inspection_and_bulletin_name_the_overdue(client, people, sqlite_u
     await client.post("/staff/logout", data={"csrf_token": await csrf_of(client, "/staff/")})
     await login(client, "roads")
     assert (await client.get("/staff/bulletin")).status == 403
+
+
+async def test_a_reply_reaches_the_resident_at_the_next_status_question(client, people, sqlite_url):
+    from bot.actions import backend
+
+    await login(client, "disp")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    await client.post(f"/staff/tickets/{people['road']}/reply", data={"note": "已安排明天维修", "csrf_token": token})
+    assert "答复：已安排明天维修" in backend.conversation_summary("c1")[0]
+
+
+async def test_category_corrections_become_training_rows(client, people, sqlite_url, capsys):
+    from bot.cli import main
+
+    await login(client, "disp")
+    token = await csrf_of(client, f"/staff/tickets/{people['trash']}")
+    await client.post(f"/staff/tickets/{people['trash']}/recategorize", data={"category": "property", "csrf_token": token})
+    assert main(["classifier", "corrections"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["垃圾没人收,property"]

@@ -17,6 +17,7 @@ ACTIONS = {
     "start": {"department", "dispatcher", "admin"},
     "resolve": {"department", "dispatcher", "admin"},
     "note": {"department", "dispatcher", "supervisor", "admin"},
+    "reply": {"department", "dispatcher", "admin"},
 }
 
 

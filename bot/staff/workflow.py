@@ -92,6 +92,16 @@ def add_note(session: Session, user: User, ticket: Ticket, note: str, addr: str 
     audit.record(session, user.username, "note", ticket.id, addr, note=note.strip())
 
 
+def reply(session: Session, user: User, ticket: Ticket, message: str, addr: str = "") -> None:
+    """An answer for the resident; it is in the history the resident's status question shows."""
+    _require(user, "reply", ticket)
+    if not message.strip():
+        raise Refused("答复内容不能为空")
+    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
+                            to_status=ticket.status, note=f"答复：{message.strip()}"))
+    audit.record(session, user.username, "reply", ticket.id, addr, message=message.strip())
+
+
 def recategorize(session: Session, user: User, ticket: Ticket, category_id: str, addr: str = "") -> Optional[str]:
     """Correct the category; the correction is kept (audit log) as a training example."""
     _require(user, "recategorize", ticket)
@@ -127,10 +137,12 @@ def perform(session: Session, user: User, ticket: Ticket, action: str, fields: d
         merge(session, user, ticket, str(fields.get("into") or ""), addr)
     elif action == "note":
         add_note(session, user, ticket, note, addr)
+    elif action == "reply":
+        reply(session, user, ticket, note, addr)
     elif action == "recategorize":
         recategorize(session, user, ticket, str(fields.get("category") or ""), addr)
     else:
         raise KeyError(action)
 
 
-ACTION_NAMES = ("dispatch", "return", "start", "resolve", "reject", "merge", "note", "recategorize")
+ACTION_NAMES = ("dispatch", "return", "start", "resolve", "reject", "merge", "note", "reply", "recategorize")

@@ -238,3 +238,10 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
         page.click("text=CSV")
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert number in exported and "139****1111" in exported and "13900001111" not in exported
+    log_out()
+
+    page.goto(f"{base}/staff/login")  # the first admin that `minsheng run` created
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", (product["var"] / "admin-password").read_text().strip())
+    page.click("button[type=submit]")
+    assert number in page.inner_text("table.queue") and "管理员" in page.inner_text("header")

@@ -23,7 +23,7 @@ from bot.web.staff import exports
 from bot.web.staff.classify import classify
 from bot.web.staff.queue import QueueFilter, search
 from bot.web.staff.security import (
-    USER_KEY, check_csrf, csrf_token, database_url_of, login_required, remote_addr,
+    USER_KEY, check_csrf, csrf_token, current_user, database_url_of, login_required, remote_addr,
 )
 
 routes = web.RouteTableDef()
@@ -76,6 +76,10 @@ async def login(request: web.Request):
 async def logout(request: web.Request):
     form = await request.post()
     await check_csrf(request, form)
+    user = await current_user(request)
+    if user is not None:
+        with session_scope(database_url_of(request)) as db:
+            audit.record(db, user.username, "logout", remote_addr=remote_addr(request))
     (await get_session(request)).invalidate()
     raise web.HTTPFound("/staff/login")
 
