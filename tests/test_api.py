@@ -79,3 +79,17 @@ async def test_the_openapi_document_describes_every_route(client):
     assert set(document["paths"]) == {"/api/v1/tickets", "/api/v1/tickets/{number}", "/api/v1/tickets/{number}/{action}"}
     routes = {r.resource.canonical for r in client.app.router.routes() if r.resource and r.resource.canonical.startswith("/api/v1/")}
     assert routes - {"/api/v1/openapi.json"} == set(document["paths"])
+
+
+async def test_filing_through_the_api(client, tokens, monkeypatch):
+    monkeypatch.setenv("MINSHENG_RASA_URL", "http://127.0.0.1:1")  # no Rasa here: the category is given
+    response = await client.post("/api/v1/tickets", headers=bearer(tokens["disp"]),
+                                 json={"description": "网格员走访：3栋楼道灯坏了", "channel": "visit", "category": "building"})
+    assert response.status == 201
+    body = await response.json()
+    assert body["channel"] == "visit" and body["category"] == "building" and body["status"] == "submitted"
+    response = await client.post("/api/v1/tickets", headers=bearer(tokens["disp"]),
+                                 json={"description": "网格员走访：3栋楼道灯坏了", "channel": "visit"})
+    assert response.status == 422 and "手动选择类别" in (await response.json())["error"]
+    response = await client.post("/api/v1/tickets", headers=bearer(tokens["disp"]), json={"description": "", "channel": "visit"})
+    assert response.status == 422

@@ -9,6 +9,7 @@ from bot.store.db import session_scope
 from bot.store.schema import Ticket, User
 from bot.store.tickets import find_by_number
 from bot.web.openapi import DOCUMENT
+from bot.web.staff import filing
 from bot.web.staff.queue import PAGE_SIZE, QueueFilter, search
 from bot.web.staff.security import database_url_of, remote_addr
 
@@ -72,6 +73,25 @@ async def list_tickets(request: web.Request):
         return web.json_response({"total": found.total, "page": found.page, "pages": found.pages,
                                   "page_size": PAGE_SIZE,
                                   "tickets": [ticket_json(t, request["user"]) for t in found.tickets]})
+
+
+@routes.post("/api/v1/tickets")
+@authenticated
+async def file_ticket(request: web.Request):
+    try:
+        fields = await request.json()
+    except ValueError:
+        return error(400, "请求体必须是 JSON")
+    if not isinstance(fields, dict):
+        return error(400, "请求体必须是 JSON 对象")
+    try:
+        number = await filing.file_for_resident(database_url_of(request), request["user"], fields, remote_addr(request))
+    except PermissionError as refused:
+        return error(403, str(refused))
+    except filing.FilingError as problem:
+        return error(422, str(problem))
+    with session_scope(database_url_of(request)) as db:
+        return web.json_response(ticket_json(find_by_number(db, number), request["user"], full=True), status=201)
 
 
 def visible(db, request) -> Ticket:

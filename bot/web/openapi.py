@@ -40,7 +40,18 @@ DOCUMENT = {
     },
     "security": [{"bearer": []}],
     "paths": {
-        "/api/v1/tickets": {"get": {
+        "/api/v1/tickets": {"post": {
+            "summary": "File a report on a resident's behalf (classified by the chat's model unless a category is given)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object",
+                "required": ["description", "channel"], "properties": {
+                    "description": {"type": "string", "description": "the resident's words"},
+                    "location": {"type": "string"}, "phone": {"type": "string"},
+                    "channel": {"type": "string", "enum": ["face_to_face", "phone", "wechat_group", "open_meeting", "visit"]},
+                    "category": {"type": "string", "description": "category id; classified when left out"}}}}}},
+            "responses": {"201": {"description": "the new ticket", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}},
+                          "403": {"description": "the role may not file"},
+                          "422": {"description": "what is missing or wrong, in Chinese"}},
+        }, "get": {
             "summary": "The filtered queue", "parameters": _FILTERS,
             "responses": {"200": {"description": "a page of tickets", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},

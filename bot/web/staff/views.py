@@ -3,24 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
-import uuid
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from bot import taxonomy
-from bot.parsing import find_phone, mask_phone
+from bot.parsing import mask_phone
 from bot.staff import accounts, audit, permissions, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
 from bot.store import states
 from bot.store.db import session_scope
 from bot.store.schema import Department, Ticket
-from bot.store.tickets import NewReport, create_ticket, find_by_number
+from bot.store.tickets import find_by_number
 from bot.store.workdays import local_today, local_zone
-from bot.textnorm import clean_user_text, detect_script, meaningful
-from bot.web.staff import exports
-from bot.web.staff.classify import classify
+from bot.web.staff import exports, filing
 from bot.web.staff.queue import QueueFilter, search
 from bot.web.staff.security import (
     USER_KEY, check_csrf, csrf_token, current_user, database_url_of, login_required, remote_addr,
@@ -197,17 +194,13 @@ async def dashboard(request: web.Request):
                               period_value=request.query.get("period", ""))
 
 
-CHANNELS = {"face_to_face": "当面接待", "phone": "电话", "wechat_group": "社区微信群", "open_meeting": "问政现场",
-            "visit": "“1+N”走访"}
-
-
 @routes.get("/staff/new")
 @login_required
 @aiohttp_jinja2.template("staff/new.html")
 async def new_ticket_form(request: web.Request):
     if request["user"].role == "supervisor":
         raise web.HTTPForbidden(text="督查账号不能代为登记")
-    return await page_context(request, channels=CHANNELS, error="", form={})
+    return await page_context(request, channels=filing.CHANNELS, error="", form={})
 
 
 @routes.post("/staff/new")
@@ -218,38 +211,12 @@ async def new_ticket(request: web.Request):
         raise web.HTTPForbidden(text="督查账号不能代为登记")
     form = await request.post()
     await check_csrf(request, form)
-    values = {k: str(form.get(k, "")).strip() for k in ("description", "location", "phone", "channel", "category")}
-
-    async def again(message: str):
-        context = await page_context(request, channels=CHANNELS, error=message, form=values)
+    try:
+        number = await filing.file_for_resident(database_url_of(request), user, form, remote_addr(request))
+    except filing.FilingError as problem:
+        values = {k: str(form.get(k, "")) for k in ("description", "location", "phone", "channel", "category")}
+        context = await page_context(request, channels=filing.CHANNELS, error=str(problem), form=values)
         return aiohttp_jinja2.render_template("staff/new.html", request, context, status=400)
-
-    if not meaningful(values["description"]):
-        return await again("请填写居民反映的问题")
-    if values["channel"] not in CHANNELS:
-        return await again("请选择来源")
-    phone = find_phone(values["phone"]) if values["phone"] else None
-    if values["phone"] and phone is None:
-        return await again("电话号码不对")
-    tax = taxonomy.load()
-    understood = await classify(values["description"])
-    if values["category"] in tax.categories:
-        category, confidence = values["category"], None
-    elif understood:
-        category, confidence = understood["category"], understood["category_confidence"]
-    else:
-        return await again("自动分类暂时不可用，请手动选择类别")
-    urgency = understood["urgency"] if understood else "normal"
-    report = NewReport(
-        submission_key=f"staff:{user.username}:{uuid.uuid4().hex}", conversation_id=None,
-        description=clean_user_text(values["description"]), category_id=category, urgency=urgency,
-        category_confidence=confidence, location=values["location"] or None, phone=phone.value if phone else None,
-        script=detect_script(values["description"]), channel=values["channel"], actor=f"{user.role}:{user.username}",
-    )
-    with session_scope(database_url_of(request)) as db:
-        ticket, _ = create_ticket(db, report, tax)
-        audit.record(db, user.username, "file_on_behalf", ticket.id, remote_addr(request), channel=values["channel"])
-        number = ticket.number
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
 
 
