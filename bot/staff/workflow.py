@@ -83,23 +83,23 @@ def merge(session: Session, user: User, ticket: Ticket, into_number: str, addr: 
     return original
 
 
-def add_note(session: Session, user: User, ticket: Ticket, note: str, addr: str = "") -> None:
-    _require(user, "note", ticket)
-    if not note.strip():
-        raise Refused("备注不能为空")
+def _remark(session: Session, user: User, ticket: Ticket, action: str, label: str, text: str, addr: str) -> None:
+    """A line in the history that changes no state: an internal note or a reply to the resident."""
+    _require(user, action, ticket)
+    if not text.strip():
+        raise Refused(f"{label}不能为空")
     session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"内部备注：{note.strip()}"))
-    audit.record(session, user.username, "note", ticket.id, addr, note=note.strip())
+                            to_status=ticket.status, note=f"{label}：{text.strip()}"))
+    audit.record(session, user.username, action, ticket.id, addr, note=text.strip())
+
+
+def add_note(session: Session, user: User, ticket: Ticket, note: str, addr: str = "") -> None:
+    _remark(session, user, ticket, "note", "内部备注", note, addr)
 
 
 def reply(session: Session, user: User, ticket: Ticket, message: str, addr: str = "") -> None:
     """An answer for the resident; it is in the history the resident's status question shows."""
-    _require(user, "reply", ticket)
-    if not message.strip():
-        raise Refused("答复内容不能为空")
-    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"答复：{message.strip()}"))
-    audit.record(session, user.username, "reply", ticket.id, addr, message=message.strip())
+    _remark(session, user, ticket, "reply", "答复", message, addr)
 
 
 def recategorize(session: Session, user: User, ticket: Ticket, category_id: str, addr: str = "") -> Optional[str]:

@@ -37,6 +37,16 @@ def authenticated(handler):
     return wrapper
 
 
+async def json_object(request: web.Request) -> dict:
+    try:
+        fields = await request.json()
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        raise web.HTTPBadRequest(text='{"error": "请求体必须是 JSON 对象"}', content_type="application/json")
+    return fields
+
+
 def ticket_json(ticket: Ticket, user: User, full: bool = False) -> dict:
     from bot.parsing import mask_phone
 
@@ -78,12 +88,7 @@ async def list_tickets(request: web.Request):
 @routes.post("/api/v1/tickets")
 @authenticated
 async def file_ticket(request: web.Request):
-    try:
-        fields = await request.json()
-    except ValueError:
-        return error(400, "请求体必须是 JSON")
-    if not isinstance(fields, dict):
-        return error(400, "请求体必须是 JSON 对象")
+    fields = await json_object(request)
     try:
         number = await filing.file_for_resident(database_url_of(request), request["user"], fields, remote_addr(request))
     except PermissionError as refused:
@@ -114,12 +119,7 @@ async def ticket_action(request: web.Request):
     action = request.match_info["action"]
     if action not in workflow.ACTION_NAMES:
         return error(404, "没有这个操作")
-    try:
-        fields = await request.json()
-    except ValueError:
-        return error(400, "请求体必须是 JSON")
-    if not isinstance(fields, dict):
-        return error(400, "请求体必须是 JSON 对象")
+    fields = await json_object(request)
     with session_scope(database_url_of(request)) as db:
         ticket = visible(db, request)
         try:
