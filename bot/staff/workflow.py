@@ -145,4 +145,4 @@ def perform(session: Session, user: User, ticket: Ticket, action: str, fields: d
         raise KeyError(action)
 
 
-ACTION_NAMES = ("dispatch", "return", "start", "resolve", "reject", "merge", "note", "reply", "recategorize")
+ACTION_NAMES = tuple(permissions.ACTIONS)

@@ -9,17 +9,16 @@ from sqlalchemy import select
 
 from bot import taxonomy
 from bot.parsing import mask_phone
+from bot.staff.permissions import visible_tickets
 from bot.store import states
 from bot.store.schema import Ticket
+from bot.web.staff.queue import apply_filters
 
 HEADER = ["编号", "受理时间", "内容", "类别", "紧急程度", "状态", "主办部门", "地点", "联系电话", "办理时限"]
 MAX_ROWS = 100_000
 
 
 def rows(session, user, wanted):
-    from bot.staff.permissions import visible_tickets
-    from bot.web.staff.queue import apply_filters
-
     tax = taxonomy.load()
     query = apply_filters(visible_tickets(user, select(Ticket)), wanted).order_by(Ticket.created_at.desc()).limit(MAX_ROWS)
     show_phone = user.role in ("dispatcher", "department", "admin")

@@ -176,12 +176,16 @@ async def export(request: web.Request):
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def supervision_only(request: web.Request) -> None:
+    if request["user"].role == "department":
+        raise web.HTTPForbidden(text="统计和督查页面供派单员、督查和管理员使用")
+
+
 @routes.get("/staff/dashboard")
 @login_required
 @aiohttp_jinja2.template("staff/dashboard.html")
 async def dashboard(request: web.Request):
-    if request["user"].role == "department":
-        raise web.HTTPForbidden(text="统计页面供派单员、督查和管理员使用")
+    supervision_only(request)
     period = statistics.Period.parse(request.query.get("period"))
     by = "category" if request.query.get("by") == "category" else "department"
     tax = taxonomy.load()
@@ -206,23 +210,17 @@ async def new_ticket_form(request: web.Request):
 @routes.post("/staff/new")
 @login_required
 async def new_ticket(request: web.Request):
-    user = request["user"]
-    if user.role == "supervisor":
-        raise web.HTTPForbidden(text="督查账号不能代为登记")
     form = await request.post()
     await check_csrf(request, form)
     try:
-        number = await filing.file_for_resident(database_url_of(request), user, form, remote_addr(request))
+        number = await filing.file_for_resident(database_url_of(request), request["user"], form, remote_addr(request))
+    except PermissionError as refused:
+        raise web.HTTPForbidden(text=str(refused))
     except filing.FilingError as problem:
         values = {k: str(form.get(k, "")) for k in ("description", "location", "phone", "channel", "category")}
         context = await page_context(request, channels=filing.CHANNELS, error=str(problem), form=values)
         return aiohttp_jinja2.render_template("staff/new.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
-
-
-def supervision_only(request: web.Request) -> None:
-    if request["user"].role == "department":
-        raise web.HTTPForbidden(text="督查页面供派单员、督查和管理员使用")
 
 
 @routes.get("/staff/inspection")
