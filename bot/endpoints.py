@@ -1,9 +1,9 @@
-"""Writes the endpoints file Rasa runs with, from the environment."""
+"""Writes the endpoints and credentials files Rasa runs with, from the environment."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -51,4 +51,24 @@ def endpoints(action_url: str, tracker_url: str) -> Dict[str, Any]:
 def write_endpoints(path: Path, action_url: str, tracker_url: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints(action_url, tracker_url), allow_unicode=True, sort_keys=False))
+    return path
+
+
+def credentials(callback_url: Optional[str]) -> Dict[str, Any]:
+    config: Dict[str, Any] = {
+        "bot.channels.rest.RestInput": None,
+        "bot.channels.socketio.SocketIOInput": {
+            "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True,
+        },
+    }
+    if callback_url:
+        config["bot.channels.callback.CallbackInput"] = {"url": callback_url}
+    return config
+
+
+def write_credentials(path: Path, callback_url: Optional[str] = None) -> Path:
+    """MINSHENG_CALLBACK_URL (or `callback_url`) turns on the callback channel."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = callback_url or os.environ.get("MINSHENG_CALLBACK_URL")
+    path.write_text(yaml.safe_dump(credentials(url), allow_unicode=True, sort_keys=False))
     return path

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List
 
 from bot import settings
-from bot.endpoints import write_endpoints
+from bot.endpoints import write_credentials, write_endpoints
 from bot.store.db import PROJECT_ROOT
 from bot.store.migrate import upgrade
 
@@ -23,12 +23,12 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def commands(ports: settings.Ports, endpoints_file: Path, token: str) -> List[List[str]]:
+def commands(ports: settings.Ports, endpoints_file: Path, credentials_file: Path, token: str) -> List[List[str]]:
     return [
         [_bin("rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(ports.actions)],
         [
             _bin("rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
-            "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(ports.rasa),
+            "--credentials", str(credentials_file), "--port", str(ports.rasa),
             "--enable-api", "--auth-token", token, "--cors", "*",
         ],
         [sys.executable, "-m", "bot.web", "--port", str(ports.web)],
@@ -78,7 +78,9 @@ def run() -> int:
         action_url=f"http://127.0.0.1:{ports.actions}/webhook",
         tracker_url=settings.tracker_store_url(),
     )
-    processes = [subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True) for cmd in commands(ports, endpoints_file, token)]
+    credentials_file = write_credentials(settings.var_dir() / "credentials.yml")
+    processes = [subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+                 for cmd in commands(ports, endpoints_file, credentials_file, token)]
 
     def stop(*_args) -> None:
         for process in processes:

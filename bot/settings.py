@@ -42,6 +42,11 @@ class Ports:
         )
 
 
+def rasa_url() -> str:
+    """Where the web app reaches the Rasa server's HTTP API."""
+    return os.environ.get("MINSHENG_RASA_URL") or f"http://127.0.0.1:{Ports.from_env().rasa}"
+
+
 def tracker_store_url() -> str:
     """Rasa's tracker store: MINSHENG_TRACKER_URL, else a SQLite file beside the tickets."""
     return os.environ.get("MINSHENG_TRACKER_URL") or f"sqlite:///{var_dir() / 'rasa-trackers.db'}"

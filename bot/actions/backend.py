@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 from bot import taxonomy
 from bot.parsing import mask_phones_in, phone_last4
-from bot.store import states
+from bot.ratings import Rating
+from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
+from bot.store.schema import Notification
 from bot.store.tickets import NewReport, create_ticket, find_by_number, last_update, tickets_of_conversation
 from bot.store.workdays import local_today, local_zone
 
@@ -59,3 +62,59 @@ def ticket_summary_if_phone_matches(number: str, last4: str) -> Optional[str]:
         if ticket is not None and ticket.phone and phone_last4(ticket.phone) == last4:
             return _describe(ticket)
     return None
+
+
+@dataclass(frozen=True)
+class Update:
+    """A message for the resident about one of their tickets, as the update action shows it."""
+    id: int
+    kind: str
+    note: str
+    ticket_number: str
+    department_name: str
+    deadline: str
+    survey_open: bool
+
+
+def _update_of(session, message) -> Update:
+    ticket = message.ticket
+    return Update(id=message.id, kind=message.kind, note=message.note or "", ticket_number=ticket.number,
+                  department_name=ticket.lead_department.name, deadline=ticket.deadline.isoformat(),
+                  survey_open=ticket.status == states.RESOLVED and surveys.open_survey_of(session, ticket.id) is not None)
+
+
+def updates_for(conversation_id: str, notification_id: Optional[str] = None) -> List[Update]:
+    """The update pushed to this conversation, or (without an id) all it has not been shown yet."""
+    with session_scope() as session:
+        if notification_id is None:
+            return [_update_of(session, m) for m in outbox.undelivered_of(session, conversation_id)]
+        message = session.get(Notification, int(notification_id)) if str(notification_id).isdigit() else None
+        if message is None or message.conversation_id != conversation_id:
+            return []
+        return [_update_of(session, message)]
+
+
+def mark_shown(notification_ids: List[int]) -> None:
+    with session_scope() as session:
+        for message_id in notification_ids:
+            outbox.mark_delivered(session, message_id, "next_message")
+
+
+def survey_still_open(number: str, conversation_id: str) -> bool:
+    with session_scope() as session:
+        ticket = find_by_number(session, number)
+        return (ticket is not None and ticket.conversation_id == conversation_id and ticket.status == states.RESOLVED
+                and surveys.open_survey_of(session, ticket.id) is not None)
+
+
+def record_survey(number: str, conversation_id: str, rating: Rating) -> Tuple[str, str]:
+    """("reopened" | "closed" | "not_open", department name) — only for this conversation's tickets."""
+    with session_scope() as session:
+        ticket = find_by_number(session, number)
+        if ticket is None or ticket.conversation_id != conversation_id:
+            return "not_open", ""
+        try:
+            surveys.record(session, ticket, rating, "chat", "resident")
+        except surveys.SurveyClosed:
+            return "not_open", ticket.lead_department.name
+        return ("reopened" if rating.reopens else "closed"), ticket.lead_department.name

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import taxonomy
 from bot.actions import backend
+from bot.actions.survey import resume_waiting_survey
 from bot.actions.understanding import (
     DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script,
 )
@@ -164,7 +165,7 @@ class ActionSubmitReport(Action):
                                      department_name=department, deadline=deadline)
         else:
             dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number)
-        return reset_report()
+        return reset_report() + resume_waiting_survey(tracker)
 
 
 class ActionCancelReport(Action):
@@ -173,4 +174,4 @@ class ActionCancelReport(Action):
 
     async def run(self, dispatcher, tracker, domain):
         dispatcher.utter_message(response="utter_report_cancelled")
-        return reset_report()
+        return reset_report() + resume_waiting_survey(tracker)

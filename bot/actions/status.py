@@ -8,6 +8,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from bot.actions import backend
+from bot.actions.survey import resume_waiting_survey
 from bot.actions.understanding import entity_value
 from bot.parsing import looks_like_ticket_number
 
@@ -40,7 +41,7 @@ class ActionCheckStatus(Action):
         if own is not None:
             dispatcher.utter_message(response="utter_status_one", ticket_list=own)
             return reset
-        if tracker.active_loop.get("name") == "report_form":
+        if tracker.active_loop.get("name") in ("report_form", "survey_form"):
             dispatcher.utter_message(response="utter_status_later")
             return reset
         if _failed_checks(tracker) >= MAX_FAILED_CHECKS:
@@ -67,6 +68,6 @@ class ActionVerifyStatus(Action):
         summary = backend.ticket_summary_if_phone_matches(number, last4)
         if summary is None:
             dispatcher.utter_message(response="utter_status_not_found")
-            return events + [SlotSet("status_failed_checks", _failed_checks(tracker) + 1)]
+            return events + [SlotSet("status_failed_checks", _failed_checks(tracker) + 1)] + resume_waiting_survey(tracker)
         dispatcher.utter_message(response="utter_status_one", ticket_list=summary)
-        return events
+        return events + resume_waiting_survey(tracker)

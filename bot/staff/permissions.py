@@ -18,6 +18,7 @@ ACTIONS = {
     "resolve": {"department", "dispatcher", "admin"},
     "note": {"department", "dispatcher", "supervisor", "admin"},
     "reply": {"department", "dispatcher", "admin"},
+    "follow_up": {"department", "dispatcher", "admin"},
 }
 
 

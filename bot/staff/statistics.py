@@ -1,5 +1,6 @@
 """Supervisor figures: collected, solved, in progress and overdue, by department or category,
-for a period — the ledger ("445 collected, 217 solved") the district reports."""
+for a period — the ledger ("445 collected, 217 solved") the district reports — and the residents'
+verdicts: satisfaction, reopen and response rates by department."""
 from __future__ import annotations
 
 import calendar
@@ -10,8 +11,10 @@ from typing import List, Optional, Tuple
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.ratings import REOPENING, SATISFIED
 from bot.store import states
-from bot.store.schema import Ticket
+from bot.store.schema import Survey, Ticket
+from bot.store.surveys import ANSWERED
 from bot.store.workdays import local_today
 
 SOLVED = (states.RESOLVED, states.CLOSED)
@@ -106,3 +109,55 @@ def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[Over
              .order_by(Ticket.deadline.asc(), Ticket.id.asc()))
     return [OverdueTicket(t.number, t.description[:60], t.lead_department_id, t.deadline, (today - t.deadline).days,
                           t.status) for t in session.execute(query).scalars()]
+
+
+@dataclass
+class SatisfactionRow:
+    """Surveys of resolutions made in the period, by the department that resolved them."""
+    department_id: str
+    surveyed: int
+    answered: int
+    satisfied: int
+    reopened: int
+
+    @property
+    def response_rate(self) -> Optional[float]:
+        return self.answered / self.surveyed if self.surveyed else None
+
+    @property
+    def satisfaction_rate(self) -> Optional[float]:
+        """Very satisfied, satisfied and basically satisfied among the answers."""
+        return self.satisfied / self.answered if self.answered else None
+
+    @property
+    def reopen_rate(self) -> Optional[float]:
+        return self.reopened / self.surveyed if self.surveyed else None
+
+
+def satisfaction(session: Session, period: Period) -> List[SatisfactionRow]:
+    start, end = period.bounds()
+    query = (
+        select(
+            Survey.department_id,
+            func.count(),
+            func.sum(case((Survey.status == ANSWERED, 1), else_=0)),
+            func.sum(case((and_(Survey.status == ANSWERED, Survey.rating.in_(SATISFIED)), 1), else_=0)),
+            func.sum(case((and_(Survey.status == ANSWERED, Survey.rating.in_(REOPENING)), 1), else_=0)),
+        )
+        .where(Survey.created_at >= start, Survey.created_at < end)
+        .group_by(Survey.department_id)
+        .order_by(Survey.department_id)
+    )
+    return [SatisfactionRow(key, int(n), int(a or 0), int(s or 0), int(r or 0))
+            for key, n, a, s, r in session.execute(query)]
+
+
+def satisfaction_total(rows: List[SatisfactionRow]) -> SatisfactionRow:
+    return SatisfactionRow("合计", sum(r.surveyed for r in rows), sum(r.answered for r in rows),
+                           sum(r.satisfied for r in rows), sum(r.reopened for r in rows))
+
+
+def badly_rated(rows: List[SatisfactionRow], below: float = 0.8, at_least: int = 1) -> List[SatisfactionRow]:
+    """Departments whose satisfaction rate is under `below`, worst first (the bulletin names them)."""
+    rated = [r for r in rows if r.answered >= at_least and r.satisfaction_rate is not None and r.satisfaction_rate < below]
+    return sorted(rated, key=lambda r: (r.satisfaction_rate, -r.answered))

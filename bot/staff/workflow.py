@@ -7,7 +7,8 @@ from typing import Iterable, Optional
 from sqlalchemy.orm import Session
 
 from bot.staff import audit, permissions
-from bot.store import states
+from bot.ratings import Rating
+from bot.store import outbox, states, surveys
 from bot.store.schema import Department, Ticket, TicketAssist, TicketEvent, User, utcnow
 from bot.store.tickets import find_by_number, transition
 from bot.taxonomy import load as load_taxonomy
@@ -36,6 +37,8 @@ def _move(session: Session, user: User, ticket: Ticket, target: str, note: str, 
         transition(session, ticket, target, actor=_actor(user), note=note.strip())
     except states.IllegalTransition as error:
         raise Refused(str(error)) from error
+    if target in outbox.NOTIFIED_STATES:
+        outbox.enqueue(session, ticket, target, note.strip())
     audit.record(session, user.username, action, ticket.id, addr, to=target, note=note.strip(), **detail)
 
 
@@ -66,6 +69,19 @@ def start(session: Session, user: User, ticket: Ticket, note: str = "", addr: st
 
 def resolve(session: Session, user: User, ticket: Ticket, what_was_done: str, addr: str = "") -> None:
     _move(session, user, ticket, states.RESOLVED, what_was_done, "resolve", addr)
+    surveys.open_survey(session, ticket)
+
+
+def follow_up(session: Session, user: User, ticket: Ticket, level: str, comment: str = "", addr: str = "") -> None:
+    """A phone follow-up (电话回访): the resident's verdict as told to staff, with the chat survey's effect."""
+    _require(user, "follow_up", ticket)
+    if level not in {"1", "2", "3", "4", "5"}:
+        raise Refused("请选择满意程度")
+    try:
+        surveys.record(session, ticket, Rating(int(level), comment.strip() or None), "phone", _actor(user))
+    except surveys.SurveyClosed as error:
+        raise Refused(str(error)) from error
+    audit.record(session, user.username, "follow_up", ticket.id, addr, rating=int(level), note=comment.strip())
 
 
 def reject(session: Session, user: User, ticket: Ticket, reason: str, addr: str = "") -> None:
@@ -90,6 +106,8 @@ def _remark(session: Session, user: User, ticket: Ticket, action: str, label: st
         raise Refused(f"{label}不能为空")
     session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
                             to_status=ticket.status, note=f"{label}：{text.strip()}"))
+    if action == "reply":
+        outbox.enqueue(session, ticket, outbox.REPLY, text.strip())
     audit.record(session, user.username, action, ticket.id, addr, note=text.strip())
 
 
@@ -98,7 +116,7 @@ def add_note(session: Session, user: User, ticket: Ticket, note: str, addr: str 
 
 
 def reply(session: Session, user: User, ticket: Ticket, message: str, addr: str = "") -> None:
-    """An answer for the resident; it is in the history the resident's status question shows."""
+    """An answer for the resident: sent to their conversation, and in the history their status question shows."""
     _remark(session, user, ticket, "reply", "答复", message, addr)
 
 
@@ -139,6 +157,8 @@ def perform(session: Session, user: User, ticket: Ticket, action: str, fields: d
         add_note(session, user, ticket, note, addr)
     elif action == "reply":
         reply(session, user, ticket, note, addr)
+    elif action == "follow_up":
+        follow_up(session, user, ticket, str(fields.get("rating") or ""), note, addr)
     elif action == "recategorize":
         recategorize(session, user, ticket, str(fields.get("category") or ""), addr)
     else:

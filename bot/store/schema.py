@@ -59,6 +59,8 @@ class Ticket(Base):
     lead_department_id = Column(String(64), ForeignKey("departments.id"), nullable=False)
     deadline = Column(Date, nullable=False)
     flagged = Column(Boolean, nullable=False, default=False)
+    # Set once by the scheduled overdue check, which also writes it into the history.
+    overdue_noted_at = Column(DateTime)
     merged_into_id = Column(Integer, ForeignKey("tickets.id"))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
@@ -144,3 +146,64 @@ class ApiToken(Base):
     user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     label = Column(String(200))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Notification(Base):
+    """A message for the resident about their ticket (the outbox), written in the same transaction
+    as the change it tells of. The deliverer pushes it through Rasa; failing that, the resident sees
+    it at their next message. `status`: pending → sending → delivered, or waiting (for the
+    resident's next message) when the channel cannot push."""
+
+    __tablename__ = "notifications"
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    kind = Column(String(30), nullable=False)
+    note = Column(Text)
+    status = Column(String(20), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_until = Column(DateTime)
+    last_error = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    delivered_at = Column(DateTime)
+    delivered_via = Column(String(20))
+
+    ticket = relationship(Ticket)
+
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+
+
+class Survey(Base):
+    """The satisfaction survey of one resolution of a ticket (a reopened ticket resolved again gets
+    another). `status`: asked → (reminded →) answered | not_rated; `superseded` when the ticket left
+    `resolved` some other way."""
+
+    __tablename__ = "surveys"
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    department_id = Column(String(64), ForeignKey("departments.id"), nullable=False)
+    status = Column(String(20), nullable=False, default="asked")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    reminded_at = Column(DateTime)
+    closed_at = Column(DateTime)
+    rating = Column(Integer)
+    comment = Column(Text)
+    source = Column(String(20))
+    recorded_by = Column(String(200))
+
+    ticket = relationship(Ticket)
+
+    __table_args__ = (
+        Index("ix_surveys_status_created", "status", "created_at"),
+        Index("ix_surveys_department_created", "department_id", "created_at"),
+    )
+
+
+class SchedulerLease(Base):
+    """Which web-app process runs the scheduled jobs, until when (one row per job group)."""
+
+    __tablename__ = "scheduler_leases"
+    name = Column(String(40), primary_key=True)
+    holder = Column(String(200), nullable=False)
+    expires_at = Column(DateTime, nullable=False)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Optional
@@ -11,6 +13,9 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import settings
+from bot.notify.rasa_api import RasaApi
+from bot.notify.scheduler import Scheduler
 from bot.settings import var_dir
 from bot.store.db import get_engine
 from bot.web.config import WebConfig
@@ -21,6 +26,7 @@ from bot.web.staff.views import routes as staff_routes
 
 HERE = Path(__file__).parent
 CONFIG_KEY = web.AppKey("config", WebConfig)
+SCHEDULER_KEY = web.AppKey("scheduler", asyncio.Task)
 
 
 @aiohttp_jinja2.template("chat.html")
@@ -49,6 +55,19 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
+async def start_scheduler(app: web.Application) -> None:
+    scheduler = Scheduler(RasaApi(settings.rasa_url(), settings.rasa_token()))
+    app[SCHEDULER_KEY] = asyncio.create_task(scheduler.run_forever())
+
+
+async def stop_scheduler(app: web.Application) -> None:
+    task = app.get(SCHEDULER_KEY)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(config: Optional[WebConfig] = None) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=MAX_BYTES + 64 * 1024)
     app[CONFIG_KEY] = config or WebConfig.from_env()
@@ -63,6 +82,9 @@ def create_app(config: Optional[WebConfig] = None) -> web.Application:
     app.router.add_get("/staff", lambda request: web.HTTPFound("/staff/"))
     app.router.add_routes(staff_routes)
     app.router.add_routes(api_routes)
+    if app[CONFIG_KEY].scheduler:
+        app.on_startup.append(start_scheduler)
+        app.on_cleanup.append(stop_scheduler)
     return app
 
 

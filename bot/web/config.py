@@ -13,6 +13,8 @@ class WebConfig:
     rasa_public_url: str
     rasa_socket_path: str
     rasa_port: int = 5005
+    # The scheduled jobs and the outbox deliverer (bot/notify); off for a web app that only serves pages.
+    scheduler: bool = False
 
     @classmethod
     def from_env(cls) -> "WebConfig":
@@ -21,4 +23,5 @@ class WebConfig:
             rasa_public_url=os.environ.get("MINSHENG_RASA_PUBLIC_URL", ""),
             rasa_socket_path=os.environ.get("MINSHENG_RASA_SOCKET_PATH", "/socket.io"),
             rasa_port=int(os.environ.get("MINSHENG_RASA_PORT", "5005")),
+            scheduler=os.environ.get("MINSHENG_SCHEDULER", "on") != "off",
         )

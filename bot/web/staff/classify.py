@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Optional
 
 import aiohttp
@@ -12,15 +11,11 @@ from bot import settings
 logger = logging.getLogger(__name__)
 
 
-def rasa_url() -> str:
-    return os.environ.get("MINSHENG_RASA_URL") or f"http://127.0.0.1:{settings.Ports.from_env().rasa}"
-
-
 async def classify(text: str) -> Optional[dict]:
     """{"category": .., "category_confidence": .., "urgency": ..} or None when Rasa cannot be asked."""
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
-            async with client.post(f"{rasa_url()}/model/parse", params={"token": settings.rasa_token()},
+            async with client.post(f"{settings.rasa_url()}/model/parse", params={"token": settings.rasa_token()},
                                    json={"text": text}) as response:
                 if response.status != 200:
                     logger.warning("classification: Rasa answered %s", response.status)

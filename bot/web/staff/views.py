@@ -12,7 +12,8 @@ from bot import taxonomy
 from bot.parsing import mask_phone
 from bot.staff import accounts, audit, permissions, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
-from bot.store import states
+from bot.ratings import LEVELS
+from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
 from bot.store.schema import Department, Ticket
 from bot.store.tickets import find_by_number
@@ -25,6 +26,8 @@ from bot.web.staff.security import (
 
 routes = web.RouteTableDef()
 PHONE_ROLES = {"dispatcher", "department", "admin"}
+NOTIFICATION_KINDS = {"dispatched": "已派单", "in_progress": "开始办理", "resolved": "办结及满意度调查",
+                      "rejected": "不予受理", "duplicate": "并单", "reply": "答复", "survey_reminder": "评价提醒"}
 
 
 async def page_context(request: web.Request, **extra) -> dict:
@@ -132,10 +135,24 @@ async def ticket_page(request: web.Request):
             "overdue": ticket.status in states.OPEN and ticket.deadline < local_today(),
             "history": [{"at": local_time(e.at), "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
                         for e in ticket.events],
+            "flagged": ticket.flagged,
+            "notifications": [
+                {"created_at": local_time(n.created_at), "kind": n.kind, "status": outbox.STATUS_LABELS.get(n.status, n.status),
+                 "delivered": n.status == outbox.DELIVERED, "attempts": n.attempts, "last_error": n.last_error,
+                 "delivered_at": local_time(n.delivered_at) if n.delivered_at else "",
+                 "via": outbox.VIA_LABELS.get(n.delivered_via or "", "")}
+                for n in outbox.of_ticket(db, ticket.id)],
+            "surveys": [
+                {"created_at": local_time(v.created_at), "status": surveys.STATUS_LABELS.get(v.status, v.status),
+                 "rating": LEVELS.get(v.rating) if v.rating else "", "comment": v.comment or "",
+                 "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
+                for v in surveys.of_ticket(db, ticket.id)],
+            "survey_open": surveys.open_survey_of(db, ticket.id) is not None,
             "allowed": {a for a in permissions.ACTIONS if permissions.can_do(user, a, ticket)},
             "next_states": states.TRANSITIONS[ticket.status],
         }
-    return await page_context(request, ticket=view, departments=departments, message=request.query.get("msg", ""))
+    return await page_context(request, ticket=view, departments=departments, levels=LEVELS,
+                              kind_labels=NOTIFICATION_KINDS, message=request.query.get("msg", ""))
 
 
 @routes.post("/staff/tickets/{number}/{action}")
@@ -146,7 +163,7 @@ async def ticket_action(request: web.Request):
     action = request.match_info["action"]
     if action not in workflow.ACTION_NAMES:
         raise web.HTTPNotFound()
-    fields = {key: form.get(key) for key in ("lead", "note", "into", "category")}
+    fields = {key: form.get(key) for key in ("lead", "note", "into", "category", "rating")}
     fields["assisting"] = form.getall("assisting", [])
     with session_scope(database_url_of(request)) as db:
         ticket = load_visible(db, request)
@@ -192,10 +209,12 @@ async def dashboard(request: web.Request):
     names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
     with session_scope(database_url_of(request)) as db:
         rows = statistics.figures(db, period, by)
+        rated = statistics.satisfaction(db, period)
     total = statistics.totals(rows)
     widest = max([r.collected for r in rows] or [1])
     return await page_context(request, rows=rows, total=total, period=period, by=by, names=names, widest=widest,
-                              period_value=request.query.get("period", ""))
+                              period_value=request.query.get("period", ""), rated=rated,
+                              rated_total=statistics.satisfaction_total(rated))
 
 
 @routes.get("/staff/new")
@@ -245,10 +264,14 @@ async def inspection(request: web.Request):
 @login_required
 @aiohttp_jinja2.template("staff/bulletin.html")
 async def bulletin(request: web.Request):
-    """The monthly bulletin (通报): the month's ledger by department, naming those with overdue work."""
+    """The monthly bulletin (通报): the month's ledger by department, naming those with overdue work
+    and those residents rated badly."""
     supervision_only(request)
     period = statistics.Period.parse((request.query.get("period") or "")[:7] or None)
     with session_scope(database_url_of(request)) as db:
         rows = statistics.figures(db, period, "department")
+        rated = statistics.satisfaction(db, period)
     named = [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue]
-    return await page_context(request, period=period, rows=rows, total=statistics.totals(rows), named=named)
+    return await page_context(request, period=period, rows=rows, total=statistics.totals(rows), named=named,
+                              rated=rated, rated_total=statistics.satisfaction_total(rated),
+                              badly_rated=statistics.badly_rated(rated))

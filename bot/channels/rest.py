@@ -1,0 +1,15 @@
+"""Rasa's REST channel; it cannot push, so waiting updates come with the answer to the next message."""
+from __future__ import annotations
+
+from rasa.core.channels.rest import RestInput as RasaRestInput
+
+from bot.channels.updates import ShowsWaitingUpdates
+
+
+class RestInput(ShowsWaitingUpdates, RasaRestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message):
+        return self._keep_app(super().blueprint(self._wrap(on_new_message)))

@@ -1,0 +1,192 @@
+"""The product's three processes for integration tests — action server, Rasa server (rest,
+socket.io and callback channels) and the web app with its scheduler — and a local receiver standing
+in for the messaging system on the other end of Rasa's callback channel."""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, List
+
+from bot.endpoints import write_credentials, write_endpoints
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "integration-token"
+
+
+class CallbackReceiver:
+    """Collects what Rasa's callback channel posts, per recipient; can be told to refuse."""
+
+    def __init__(self) -> None:
+        self.messages: Dict[str, List[dict]] = defaultdict(list)
+        self.refusing = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if receiver.refusing:
+                    self.send_response(503)
+                else:
+                    receiver.messages[body.get("recipient_id", "")].append(body)
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def texts(self, recipient: str) -> List[str]:
+        return [m.get("text", "") for m in self.messages[recipient]]
+
+    def wait_for(self, recipient: str, needle: str, seconds: float = 60) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for text in self.texts(recipient):
+                if needle in text:
+                    return text
+            time.sleep(0.5)
+        raise TimeoutError(f"{recipient} never received {needle!r}; got {self.texts(recipient)}")
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def post_json(url: str, body) -> bytes:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=90) as response:
+        return response.read()
+
+
+class Stack:
+    def __init__(self, var: Path, database_url: str, model: Path, ports: Dict[str, int]) -> None:
+        self.var = var
+        self.ports = ports
+        self.receiver = CallbackReceiver()
+        self.env = {
+            **os.environ,
+            "MINSHENG_DATABASE_URL": database_url,
+            "MINSHENG_VAR_DIR": str(var),
+            "MINSHENG_LOCK_STORE_URL": "redis://127.0.0.1:6379/15",
+            "MINSHENG_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+            "MINSHENG_RASA_TOKEN": TOKEN,
+            "MINSHENG_SCHEDULER_INTERVAL": "1",
+            "MINSHENG_OUTBOX_CLAIM_SECONDS": "5",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        endpoints = write_endpoints(var / "endpoints.yml", f"http://127.0.0.1:{ports['actions']}/webhook", database_url)
+        credentials = write_credentials(var / "credentials.yml", self.receiver.url)
+        rasa = str(Path(sys.executable).with_name("rasa"))
+        self.commands = {
+            "actions": [rasa, "run", "actions", "--actions", "bot.actions", "--port", str(ports["actions"])],
+            "rasa": [rasa, "run", "--model", str(model), "--endpoints", str(endpoints), "--credentials",
+                     str(credentials), "--port", str(ports["rasa"]), "--enable-api", "--auth-token", TOKEN],
+            "web": [sys.executable, "-m", "bot.web", "--port", str(ports["web"])],
+        }
+        self.health = {
+            "actions": lambda: get_json(f"http://127.0.0.1:{ports['actions']}/health")["status"] == "ok",
+            "rasa": lambda: get_json(f"http://127.0.0.1:{ports['rasa']}/status?token={TOKEN}").get("model_file"),
+            "web": lambda: get_json(f"http://127.0.0.1:{ports['web']}/healthz")["status"] == "ok",
+        }
+        self.processes: Dict[str, subprocess.Popen] = {}
+        self.rasa_url = f"http://127.0.0.1:{ports['rasa']}"
+        self.web_url = f"http://127.0.0.1:{ports['web']}"
+
+    # ---------------------------------------------------------------- processes
+    def start(self, *names: str) -> None:
+        names = names or ("actions", "rasa", "web")
+        for name in names:
+            if name not in self.processes or self.processes[name].poll() is not None:
+                log = open(self.var / f"{name}.log", "a")
+                self.processes[name] = subprocess.Popen(self.commands[name], cwd=ROOT, env=self.env, stdout=log,
+                                                        stderr=subprocess.STDOUT)
+        for name in names:
+            self._wait(name, 240)
+
+    def _wait(self, name: str, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.processes[name].returncode}:\n{self.log(name)}")
+            try:
+                if self.health[name]():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} did not come up:\n{self.log(name)}")
+
+    def stop(self, *names: str) -> None:
+        for name in names or tuple(self.processes):
+            process = self.processes.get(name)
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no clean-up, no chance to finish what it was doing."""
+        self.processes[name].kill()
+        self.processes[name].wait()
+
+    def pause(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGCONT)
+
+    def log(self, name: str) -> str:
+        path = self.var / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    # ---------------------------------------------------------------- people
+    def resident_says(self, sender: str, message: str) -> List[str]:
+        """A message over the callback channel; returns what the receiver got in answer."""
+        before = len(self.receiver.messages[sender])
+        post_json(f"{self.rasa_url}/webhooks/callback/webhook", {"sender": sender, "message": message})
+        return [m.get("text", "") for m in self.receiver.messages[sender][before:]]
+
+    def staff(self, username: str, password: str) -> "StaffBrowser":
+        return StaffBrowser(self.web_url, username, password)
+
+
+class StaffBrowser:
+    """A member of staff using the console's pages (login, CSRF tokens, forms) over HTTP."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.post("/staff/login", {"username": username, "password": password}, token_from="/staff/login")
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base_url + path, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, path: str, fields: dict, token_from: str) -> str:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(token_from)).group(1)
+        data = urllib.parse.urlencode({**fields, "csrf_token": token}).encode()
+        with self.opener.open(self.base_url + path, data=data, timeout=30) as response:
+            return response.read().decode()
+
+    def act(self, number: str, action: str, **fields) -> str:
+        return self.post(f"/staff/tickets/{number}/{action}", fields, token_from=f"/staff/tickets/{number}")
