@@ -1,6 +1,7 @@
 """Shared fixtures: fresh ticket stores on SQLite and on the machine's PostgreSQL."""
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -15,9 +16,9 @@ MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
 POSTGRES_ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url():
-    """A new, empty PostgreSQL database for this test run, dropped afterwards."""
+@contextlib.contextmanager
+def scratch_postgres_database():
+    """A new, empty PostgreSQL database, dropped afterwards."""
     name = f"minsheng_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:
@@ -30,6 +31,13 @@ def postgres_server_url():
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """The PostgreSQL database of the store tests, emptied before each of them."""
+    with scratch_postgres_database() as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

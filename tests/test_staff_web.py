@@ -236,3 +236,63 @@ async def test_category_corrections_become_training_rows(client, people, sqlite_
     await client.post(f"/staff/tickets/{people['trash']}/recategorize", data={"category": "property", "csrf_token": token})
     assert main(["classifier", "corrections"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["垃圾没人收,property"]
+
+
+async def resolve_road(client, people):
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": token})
+    await client.post(f"/staff/tickets/{people['road']}/resolve", data={"note": "已更换灯泡", "csrf_token": token})
+    return token
+
+
+async def test_the_ticket_page_shows_each_message_for_the_resident_and_its_delivery(client, people, sqlite_url):
+    from bot.store import outbox
+    from bot.store.schema import Notification
+
+    await login(client, "disp")
+    await resolve_road(client, people)
+    with session_scope(sqlite_url) as db:
+        first = db.query(Notification).order_by(Notification.id).first()
+        outbox.mark_delivered(db, first.id, "push")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    assert "给居民的消息" in page
+    assert page.count("已送达") == 1 and page.count("待发送") == 1  # dispatched delivered; resolution pending
+    assert "办结及满意度调查" in page and "待评价" in page
+
+
+async def test_a_phone_follow_up_reopens_and_flags_what_the_resident_says_is_not_fixed(client, people, sqlite_url):
+    await login(client, "disp")
+    await resolve_road(client, people)
+    await client.post("/staff/logout", data={"csrf_token": await csrf_of(client, "/staff/")})
+    await login(client, "sup")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    refused = await client.post(f"/staff/tickets/{people['road']}/follow_up", data={"rating": "5", "csrf_token": token})
+    assert refused.status == 403
+    await client.post("/staff/logout", data={"csrf_token": token})
+    await login(client, "roads")
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    assert "电话回访" in page
+    response = await client.post(f"/staff/tickets/{people['road']}/follow_up",
+                                 data={"rating": "2", "note": "居民说晚上还是不亮", "csrf_token": token})
+    page = await response.text()
+    assert status_of(sqlite_url, people["road"]) == "reopened"
+    assert "督办关注" in page and "电话回访：不满意；意见：居民说晚上还是不亮" in page
+    again = await client.post(f"/staff/tickets/{people['road']}/follow_up", data={"rating": "5", "csrf_token": token})
+    assert again.status == 409  # nothing waits for a verdict any more
+
+
+async def test_dashboard_and_bulletin_show_satisfaction_by_department(client, people, sqlite_url):
+    from bot.ratings import Rating
+    from bot.store import surveys
+    from bot.store.tickets import find_by_number
+
+    await login(client, "disp")
+    await resolve_road(client, people)
+    with session_scope(sqlite_url) as db:
+        surveys.record(db, find_by_number(db, people["road"]), Rating(1, "根本没修"), "chat", "resident")
+    page = await (await client.get("/staff/dashboard")).text()
+    assert "满意率 0%，重办率 100%，参评率 100%" in page
+    bulletin = await (await client.get("/staff/bulletin")).text()
+    assert "群众评价 1 件（参评率 100%），满意率 0%，因不满意重新办理 1 件" in bulletin
+    assert "交通运输局：满意率 0%（1 件评价，1 件不满意重办）" in bulletin

@@ -29,8 +29,5 @@ class CallbackInput(ShowsWaitingUpdates, RasaCallbackInput):
     def name(cls) -> str:
         return "callback"
 
-    def blueprint(self, on_new_message):
-        return self._keep_app(super().blueprint(self._wrap(on_new_message)))
-
     def get_output_channel(self) -> CollectingOutputChannel:
         return CallbackOutput(self.callback_endpoint)

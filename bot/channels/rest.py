@@ -10,6 +10,3 @@ class RestInput(ShowsWaitingUpdates, RasaRestInput):
     @classmethod
     def name(cls) -> str:
         return "rest"
-
-    def blueprint(self, on_new_message):
-        return self._keep_app(super().blueprint(self._wrap(on_new_message)))

@@ -1,14 +1,15 @@
 """Rasa's socket.io channel. A pushed update (Rasa's trigger_intent) goes out only while the
-resident's chat page is connected; otherwise the push fails and the update waits for their next
-message instead of vanishing into an empty room."""
+resident's chat page is connected; otherwise the push fails and the update waits, to be shown when
+the page reconnects or with the answer to the resident's next message."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 
+from bot.channels import CHECK_UPDATES
 from bot.channels.updates import ShowsWaitingUpdates
 
 
@@ -37,7 +38,20 @@ class SocketIOInput(ShowsWaitingUpdates, RasaSocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message):
-        return self._keep_app(super().blueprint(self._wrap(on_new_message)))
+        blueprint = super().blueprint(on_new_message)
+        namespace = self.namespace or "/"
+        joined = self.sio.handlers[namespace]["session_request"]
+
+        async def session_request(sid: str, data: Optional[dict]) -> None:
+            data = data if data is not None else {}
+            await joined(sid, data)
+            session_id = data.get("session_id")
+            if self.session_persistence and session_id and await self._updates_waiting(session_id):
+                output = SocketIOOutput(self.sio, self.bot_message_evt)
+                await on_new_message(UserMessage(CHECK_UPDATES, output, session_id, input_channel=self.name()))
+
+        self.sio.on("session_request", session_request, namespace=self.namespace)
+        return blueprint
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         if self.sio is None:

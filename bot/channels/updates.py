@@ -9,18 +9,20 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint
 
-logger = logging.getLogger(__name__)
+from bot.channels import CHECK_UPDATES, WAITING_SLOT
 
-CHECK_UPDATES = "/check_updates"
-WAITING_SLOT = "updates_waiting"
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
 class ShowsWaitingUpdates:
-    """Mixin for an InputChannel: wraps the message handler, keeps a reference to the app."""
+    """Mixin, placed before a Rasa InputChannel: wraps its message handler, keeps a reference to the app."""
 
     _app: Optional[Any] = None
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        return self._keep_app(super().blueprint(self._wrap(on_new_message)))  # type: ignore[misc]
 
     def _wrap(self, on_new_message: Handler) -> Handler:
         async def handle(message: UserMessage) -> None:

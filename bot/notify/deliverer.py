@@ -31,7 +31,11 @@ class PassReport:
 
 
 async def deliver_due(rasa: RasaApi) -> PassReport:
+    """Pushes what is due. While Rasa is down (starting up, restarting) nothing is claimed, so no
+    message spends its attempts on that."""
     report = PassReport()
+    if not await rasa.is_up():
+        return report
     with session_scope() as session:
         claimed = [(m.id, m.conversation_id) for m in outbox.claim_due(session, claim_seconds())]
     for message_id, conversation_id in claimed:

@@ -5,7 +5,7 @@ from typing import Optional
 
 import aiohttp
 
-from bot.channels.updates import WAITING_SLOT
+from bot.channels import WAITING_SLOT
 
 UPDATE_INTENT = "EXTERNAL_ticket_update"
 
@@ -31,6 +31,14 @@ class RasaApi:
                     return await response.json(content_type=None)
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise RasaUnavailable(f"Rasa unreachable: {error!r}") from error
+
+    async def is_up(self) -> bool:
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as client:
+                async with client.get(f"{self.base_url}/") as response:
+                    return response.status == 200
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return False
 
     async def latest_channel(self, conversation_id: str) -> Optional[str]:
         tracker = await self._call("GET", f"/conversations/{conversation_id}/tracker",

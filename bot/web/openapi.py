@@ -74,9 +74,11 @@ DOCUMENT = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "lead": {"type": "string", "description": "dispatch: lead department id"},
                 "assisting": {"type": "array", "items": {"type": "string"}, "description": "dispatch: assisting departments"},
-                "note": {"type": "string", "description": "reason or result; required for return, resolve, reject"},
+                "note": {"type": "string", "description": "reason or result; required for return, resolve, reject; the resident's comment for follow_up"},
                 "into": {"type": "string", "description": "merge: number of the original ticket"},
-                "category": {"type": "string", "description": "recategorize: the right category id"}}}}}},
+                "category": {"type": "string", "description": "recategorize: the right category id"},
+                "rating": {"type": "string", "enum": ["1", "2", "3", "4", "5"],
+                           "description": "follow_up (电话回访): 5 非常满意 … 1 非常不满意; 1 and 2 reopen the ticket"}}}}}},
             "responses": {"200": {"description": "the ticket after the action"},
                           "400": {"description": "body is not a JSON object"},
                           "403": {"description": "the role or department may not do this"},

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from bot.store.migrate import upgrade
+from tests.conftest import scratch_postgres_database
 from tests.integration.stack import ROOT, TOKEN, Stack, get_json  # noqa: F401 (ROOT is used by test_run)
 
 
@@ -43,13 +44,20 @@ class Bot:
 
 
 @pytest.fixture(scope="session")
-def stack(postgres_server_url, trained_model, tmp_path_factory):
+def integration_postgres_url():
+    """The running processes' own database: the store tests empty theirs while these run on."""
+    with scratch_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack(integration_postgres_url, trained_model, tmp_path_factory):
     """The three processes, tickets and trackers in PostgreSQL, the lock store in Redis."""
     var = tmp_path_factory.mktemp("var")
-    os.environ["MINSHENG_DATABASE_URL"] = postgres_server_url
+    os.environ["MINSHENG_DATABASE_URL"] = integration_postgres_url
     os.environ["MINSHENG_LOCK_STORE_URL"] = "redis://127.0.0.1:6379/15"
-    upgrade(postgres_server_url)
-    running = Stack(var, postgres_server_url, trained_model,
+    upgrade(integration_postgres_url)
+    running = Stack(var, integration_postgres_url, trained_model,
                     {"rasa": free_port(), "actions": free_port(), "web": free_port()})
     try:
         running.start()

@@ -159,6 +159,11 @@ class Stack:
         path = self.var / f"{name}.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
+    def add_web(self, name: str, port: int) -> None:
+        """Another web-app process on the same store (as behind a load balancer)."""
+        self.commands[name] = [sys.executable, "-m", "bot.web", "--port", str(port)]
+        self.health[name] = lambda: get_json(f"http://127.0.0.1:{port}/healthz")["status"] == "ok"
+
     # ---------------------------------------------------------------- people
     def resident_says(self, sender: str, message: str) -> List[str]:
         """A message over the callback channel; returns what the receiver got in answer."""

@@ -159,6 +159,18 @@ def test_an_interrupted_survey_resumes(stack):
         assert (survey.rating, survey.comment) == (3, "一般般吧，就是修得有点慢")
 
 
+def test_a_resident_may_decline_to_rate_and_the_survey_stays_open(stack):
+    sender = new_sender()
+    number = ticket_of_chat(stack, sender)
+    work_in_store(number)
+    stack.receiver.wait_for(sender, "满意吗")
+    assert any("先不评价了" in t for t in stack.resident_says(sender, "算了，不想评"))
+    assert any("民生小助手" in t for t in stack.resident_says(sender, "你好"))  # no survey question any more
+    assert ticket_state(number)[0] == states.RESOLVED
+    with session_scope() as db:
+        assert surveys.open_survey_of(db, find_by_number(db, number).id) is not None  # the reminder will ask
+
+
 def test_a_survey_arriving_mid_report_waits_until_the_report_is_filed(stack):
     sender = new_sender()
     number = ticket_of_chat(stack, sender)
@@ -257,6 +269,39 @@ def test_deliverer_killed_after_the_send_before_marking_does_not_send_twice(stac
     time.sleep(3)
     assert received(stack, sender, f"{number} 已派给") == 1
     assert received(stack, sender, "已经开始办理") == 1
+
+
+def test_with_several_web_apps_one_runs_the_jobs_and_nothing_goes_out_twice(stack):
+    from bot.store.schema import SchedulerLease
+    from tests.integration.conftest import free_port
+
+    stack.add_web("web2", free_port())
+    stack.add_web("web3", free_port())
+    stack.start("web2", "web3")
+    try:
+        senders = [new_sender() for _ in range(4)]
+        numbers = [ticket_of_chat(stack, sender) for sender in senders]
+        for number in numbers:
+            work_in_store(number)
+        for sender, number in zip(senders, numbers):
+            stack.receiver.wait_for(sender, "满意吗")
+            wait_delivered(number, "resolved")
+        time.sleep(3)
+        for sender, number in zip(senders, numbers):
+            assert received(stack, sender, f"{number} 已派给") == 1 and received(stack, sender, "满意吗") == 1
+        with session_scope() as db:
+            holders = {lease.holder for lease in db.query(SchedulerLease).all()}
+        assert len(holders) == 1
+        [holder] = holders
+        [running] = [name for name, p in stack.processes.items() if p.pid == int(holder.split(":")[1])]
+        stack.kill(running)  # the holder dies: another web app takes over once its lease lapses
+        sender = new_sender()
+        number = ticket_of_chat(stack, sender)
+        work_in_store(number)
+        stack.receiver.wait_for(sender, "满意吗", seconds=90)
+    finally:
+        stack.stop("web2", "web3")
+        stack.start("web")
 
 
 def test_a_due_survey_and_reminder_go_out_after_every_process_restarts(stack):

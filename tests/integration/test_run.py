@@ -99,6 +99,60 @@ def test_the_socketio_channel_answers(product):
         client.disconnect()
 
 
+def test_updates_are_pushed_to_an_open_chat_page_and_shown_when_it_is_opened_again(product):
+    from bot import taxonomy
+    from bot.staff import workflow
+    from bot.store.db import session_scope
+    from bot.store.schema import User
+    from bot.store.tickets import NewReport, create_ticket, find_by_number
+
+    store = f"sqlite:///{product['var'] / 'minsheng.db'}"
+    session = f"browser-{time.time()}"
+    rasa = f"http://127.0.0.1:{product['ports']['rasa']}"
+
+    def connect():
+        client, answers = socketio.Client(), queue.Queue()
+        client.on("bot_uttered", answers.put)
+        client.connect(rasa, transports=["polling"], socketio_path="/socket.io")
+        client.emit("session_request", {"session_id": session})
+        return client, answers
+
+    def texts_until(answers, needle, seconds=60):
+        seen, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                seen.append(answers.get(timeout=1).get("text", ""))
+            except queue.Empty:
+                continue
+            if needle in seen[-1]:
+                return seen
+        raise AssertionError(f"{needle!r} never came; got {seen}")
+
+    client, answers = connect()
+    try:
+        client.emit("user_uttered", {"message": "你好", "session_id": session})
+        texts_until(answers, "民生小助手")
+        with session_scope(store) as db:
+            ticket, _ = create_ticket(db, NewReport(f"{session}:1", session, "路灯坏了", "roads"), taxonomy.load())
+            number = ticket.number
+            workflow.dispatch(db, db.query(User).filter_by(username="admin").one(), ticket, "transport")
+        texts_until(answers, f"{number} 已派给交通运输局办理")  # pushed while the page is open
+    finally:
+        client.disconnect()
+    with session_scope(store) as db:
+        admin = db.query(User).filter_by(username="admin").one()
+        ticket = find_by_number(db, number)
+        workflow.start(db, admin, ticket)
+        workflow.resolve(db, admin, ticket, "已更换灯泡")
+    time.sleep(12)  # the page is closed: the pushes fail and the updates wait
+    client, answers = connect()  # the page is opened again; the resident has not typed yet
+    try:
+        seen = texts_until(answers, "满意吗")
+        assert any("已经办结" in text and "已更换灯泡" in text for text in seen)
+    finally:
+        client.disconnect()
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
@@ -231,7 +285,13 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     log_in("chen")
     page.goto(f"{base}/staff/dashboard")
     summary = page.inner_text("h1")
-    assert "办结 1 件" in summary
+    from bot.store.db import session_scope
+    from bot.store.schema import Ticket
+
+    with session_scope(f"sqlite:///{product['var'] / 'minsheng.db'}") as db:
+        solved = db.query(Ticket).filter(Ticket.status.in_(["resolved", "closed"])).count()
+    assert solved >= 1 and f"办结 {solved} 件" in summary
+    assert "居民满意度" in page.inner_text("main")
     page.screenshot(path=str(DOCS / "staff-dashboard.png"), full_page=True)
     page.goto(f"{base}/staff/")
     with page.expect_download() as download:
