@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup model run test validate test-stories pytest shell browser benchmark benchmark-console clean
+.PHONY: help setup model run test validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -82,3 +82,6 @@ benchmark: setup model
 
 benchmark-console: setup
 	$(BIN)/python -m bot.tools.benchmark_console
+
+benchmark-delivery: setup model
+	$(BIN)/python -m bot.tools.benchmark_delivery

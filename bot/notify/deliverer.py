@@ -1,13 +1,17 @@
-"""One delivery pass over the outbox. A message is claimed (committed) before it is pushed and
+"""Delivery passes over the outbox. A message is claimed (committed) before it is pushed and
 marked after Rasa took it. A deliverer that dies in between leaves a claim that runs out; the
 message is then pushed again, and the update action, which remembers in the conversation what it
-has shown, does not show it twice."""
+has shown, does not show it twice. Conversations are served side by side, each one's messages in
+order."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import List
+from typing import Dict, List
 
 from bot.notify.rasa_api import RasaApi, RasaUnavailable
 from bot.store import outbox
@@ -17,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 # Channels that cannot send a message unasked; the update then waits for the resident's next message.
 PULL_ONLY_CHANNELS = frozenset({None, "", "rest", "cmdline"})
+BATCH = 50
+CONCURRENT_CONVERSATIONS = 8
+PASS_SECONDS = 20  # well inside the scheduler's lease
 
 
 def claim_seconds() -> int:
@@ -30,35 +37,59 @@ class PassReport:
     failed: List[int] = field(default_factory=list)
 
 
+async def _deliver_one(rasa: RasaApi, message_id: int, conversation_id: str, report: PassReport) -> bool:
+    """False when the conversation's later messages should wait (this one failed)."""
+    try:
+        channel = await rasa.latest_channel(conversation_id)
+        if channel in PULL_ONLY_CHANNELS:
+            await rasa.flag_waiting(conversation_id)
+            with session_scope() as session:
+                outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
+            report.waiting.append(message_id)
+            return True
+        await rasa.push_update(conversation_id, message_id)
+    except RasaUnavailable as error:
+        logger.warning("update %s for %s not pushed: %s", message_id, conversation_id, error)
+        try:
+            await rasa.flag_waiting(conversation_id)
+        except RasaUnavailable:
+            pass
+        with session_scope() as session:
+            outbox.push_failed(session, message_id, str(error))
+        report.failed.append(message_id)
+        return False
+    with session_scope() as session:
+        outbox.mark_delivered(session, message_id, "push")
+    report.pushed.append(message_id)
+    return True
+
+
+async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids: List[int], report: PassReport,
+                                slots: asyncio.Semaphore) -> None:
+    async with slots:
+        for position, message_id in enumerate(message_ids):
+            if not await _deliver_one(rasa, message_id, conversation_id, report):
+                with session_scope() as session:  # keep the order: the rest go after the failed one
+                    for later in message_ids[position + 1:]:
+                        outbox.push_failed(session, later, "an earlier update to this conversation failed")
+                return
+
+
 async def deliver_due(rasa: RasaApi) -> PassReport:
-    """Pushes what is due. While Rasa is down (starting up, restarting) nothing is claimed, so no
-    message spends its attempts on that."""
+    """Pushes what is due, batch after batch, for up to PASS_SECONDS. While Rasa is down (starting
+    up, restarting) nothing is claimed, so no message spends its attempts on that."""
     report = PassReport()
     if not await rasa.is_up():
         return report
-    with session_scope() as session:
-        claimed = [(m.id, m.conversation_id) for m in outbox.claim_due(session, claim_seconds())]
-    for message_id, conversation_id in claimed:
-        try:
-            channel = await rasa.latest_channel(conversation_id)
-            if channel in PULL_ONLY_CHANNELS:
-                await rasa.flag_waiting(conversation_id)
-                with session_scope() as session:
-                    outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
-                report.waiting.append(message_id)
-                continue
-            await rasa.push_update(conversation_id, message_id)
-        except RasaUnavailable as error:
-            logger.warning("update %s for %s not pushed: %s", message_id, conversation_id, error)
-            try:
-                await rasa.flag_waiting(conversation_id)
-            except RasaUnavailable:
-                pass
-            with session_scope() as session:
-                outbox.push_failed(session, message_id, str(error))
-            report.failed.append(message_id)
-            continue
+    started = time.monotonic()
+    while time.monotonic() - started < PASS_SECONDS:
         with session_scope() as session:
-            outbox.mark_delivered(session, message_id, "push")
-        report.pushed.append(message_id)
+            claimed = [(m.id, m.conversation_id) for m in outbox.claim_due(session, claim_seconds(), limit=BATCH)]
+        by_conversation: Dict[str, List[int]] = defaultdict(list)
+        for message_id, conversation_id in claimed:
+            by_conversation[conversation_id].append(message_id)
+        slots = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
+        await asyncio.gather(*(_deliver_conversation(rasa, c, ids, report, slots) for c, ids in by_conversation.items()))
+        if len(claimed) < BATCH:
+            break
     return report

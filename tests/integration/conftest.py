@@ -12,7 +12,7 @@ import pytest
 
 from bot.store.migrate import upgrade
 from tests.conftest import scratch_postgres_database
-from tests.integration.stack import ROOT, TOKEN, Stack, get_json  # noqa: F401 (ROOT is used by test_run)
+from bot.tools.stack import ROOT, TOKEN, Stack, get_json  # noqa: F401 (ROOT is used by test_run)
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
 from bot.store.schema import Notification, Survey, User
 from bot.store.tickets import NewReport, create_ticket, find_by_number
-from tests.integration.stack import TOKEN
+from bot.tools.stack import TOKEN
 
 pytestmark = pytest.mark.integration
 NUMBER = re.compile(r"MS-\d{8}-\d{4}")
@@ -232,7 +232,7 @@ def test_a_receiver_that_refuses_gets_the_update_again_later(stack):
 def test_deliverer_killed_between_the_write_and_the_send_delivers_once_after_restart(stack):
     sender = new_sender()
     number = ticket_of_chat(stack, sender)
-    stack.pause("rasa")  # the deliverer's call to Rasa now hangs
+    stack.pause("actions")  # Rasa takes the deliverer's push, then waits for the update action
     try:
         work_in_store(number)  # the write
         deadline = time.monotonic() + 30
@@ -241,7 +241,7 @@ def test_deliverer_killed_between_the_write_and_the_send_delivers_once_after_res
         assert notification(number, "dispatched").status == outbox.SENDING  # claimed, not sent
         stack.kill("web")
     finally:
-        stack.resume("rasa")
+        stack.resume("actions")
     stack.start("web")
     for kind in ("dispatched", "in_progress", "resolved"):
         wait_delivered(number, kind)

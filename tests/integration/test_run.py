@@ -102,7 +102,6 @@ def test_the_socketio_channel_answers(product):
 def test_updates_are_pushed_to_an_open_chat_page_and_shown_when_it_is_opened_again(product):
     from bot import taxonomy
     from bot.staff import workflow
-    from bot.store.db import session_scope
     from bot.store.schema import User
     from bot.store.tickets import NewReport, create_ticket, find_by_number
 
@@ -285,9 +284,6 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     log_in("chen")
     page.goto(f"{base}/staff/dashboard")
     summary = page.inner_text("h1")
-    from bot.store.db import session_scope
-    from bot.store.schema import Ticket
-
     with session_scope(f"sqlite:///{product['var'] / 'minsheng.db'}") as db:
         solved = db.query(Ticket).filter(Ticket.status.in_(["resolved", "closed"])).count()
     assert solved >= 1 and f"办结 {solved} 件" in summary

@@ -1,6 +1,7 @@
-"""The product's three processes for integration tests — action server, Rasa server (rest,
-socket.io and callback channels) and the web app with its scheduler — and a local receiver standing
-in for the messaging system on the other end of Rasa's callback channel."""
+"""The product's three processes side by side, for integration tests and benchmarks — action
+server, Rasa server (rest, socket.io and callback channels) and the web app with its scheduler —
+with a local receiver standing in for the messaging system on the other end of Rasa's callback
+channel, and a member of staff using the console's pages."""
 from __future__ import annotations
 
 import http.cookiejar
@@ -30,6 +31,7 @@ class CallbackReceiver:
 
     def __init__(self) -> None:
         self.messages: Dict[str, List[dict]] = defaultdict(list)
+        self.arrivals: Dict[str, List[float]] = defaultdict(list)  # time.monotonic() of each message
         self.refusing = False
         receiver = self
 
@@ -40,6 +42,7 @@ class CallbackReceiver:
                     self.send_response(503)
                 else:
                     receiver.messages[body.get("recipient_id", "")].append(body)
+                    receiver.arrivals[body.get("recipient_id", "")].append(time.monotonic())
                     self.send_response(200)
                 self.end_headers()
 
@@ -154,6 +157,11 @@ class Stack:
 
     def resume(self, name: str) -> None:
         self.processes[name].send_signal(signal.SIGCONT)
+
+    def rss_mb(self, name: str) -> float:
+        """Resident memory of a running process, in MB."""
+        status = Path(f"/proc/{self.processes[name].pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
 
     def log(self, name: str) -> str:
         path = self.var / f"{name}.log"

@@ -1,0 +1,113 @@
+"""Updates to residents at a burst: N residents on the callback channel, each ticket dispatched at
+once, timed from the store write to the message reaching the receiver.
+
+    make benchmark-delivery       # needs the PostgreSQL server on 127.0.0.1:5432 and Redis
+
+Starts the action server, the Rasa server and the web app (its scheduler ticking every second)
+on a scratch PostgreSQL database, opens N conversations over the callback channel, writes N
+dispatches, and prints the latency median / p95 / max, the throughput, and each process's memory.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=200)
+    args = parser.parse_args(argv)
+
+    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    os.environ["MINSHENG_DATABASE_URL"] = url
+    os.environ.setdefault("MINSHENG_LOCK_STORE_URL", "redis://127.0.0.1:6379/14")
+    from bot import taxonomy
+    from bot.staff import accounts, workflow
+    from bot.store.db import get_engine, session_scope
+    from bot.store.migrate import upgrade
+    from bot.store.tickets import NewReport, create_ticket, find_by_number
+    from bot.tools.stack import Stack
+
+    upgrade(url)
+    stack = Stack(Path(tempfile.mkdtemp(prefix="minsheng-bench-")), url, MODEL,
+                  {"rasa": free_port(), "actions": free_port(), "web": free_port()})
+    stack.env["MINSHENG_SCHEDULER_INTERVAL"] = "1"
+    stack.env["MINSHENG_OUTBOX_CLAIM_SECONDS"] = "60"
+    try:
+        started = time.monotonic()
+        stack.start()
+        print(f"processes up in {time.monotonic() - started:.1f} s", flush=True)
+        residents = [f"bench-{i:04d}-{uuid.uuid4().hex[:6]}" for i in range(args.residents)]
+        for sender in residents:
+            stack.resident_says(sender, "你好")
+        with session_scope() as db:
+            staff = accounts.create_user(db, "bench-dispatcher", "long-enough-password", "dispatcher")
+            numbers = {}
+            for sender in residents:
+                ticket, _ = create_ticket(db, NewReport(f"{sender}:1", sender, "路灯坏了", "roads"), taxonomy.load())
+                numbers[sender] = ticket.number
+        written = {}
+        burst = time.monotonic()
+        for sender in residents:
+            with session_scope() as db:
+                workflow.dispatch(db, db.merge(staff), find_by_number(db, numbers[sender]), "transport")
+            written[sender] = time.monotonic()
+        writing = time.monotonic() - burst
+        deadline = time.monotonic() + 600
+        latencies = {}
+        while len(latencies) < len(residents) and time.monotonic() < deadline:
+            for sender in residents:
+                if sender in latencies:
+                    continue
+                for text, at in zip(stack.receiver.texts(sender), stack.receiver.arrivals[sender]):
+                    if "已派给" in text:
+                        latencies[sender] = at - written[sender]
+            time.sleep(0.2)
+        drained = max(written[s] + latencies[s] for s in latencies) - burst if latencies else float("nan")
+        values = [v * 1000 for v in latencies.values()]
+        twice = sum(1 for s in residents if sum("已派给" in t for t in stack.receiver.texts(s)) > 1)
+        print(f"residents: {len(residents)}; updates received: {len(latencies)}; received twice: {twice}")
+        print(f"writing {len(residents)} dispatches took {writing:.1f} s")
+        if values:
+            print(f"store write → resident, ms: median {statistics.median(values):.0f}, "
+                  f"p95 {percentile(values, 0.95):.0f}, max {max(values):.0f}")
+            print(f"all delivered {drained:.1f} s after the first write: {len(values) / drained:.1f} updates/s")
+        print("memory (RSS, MB): " + ", ".join(f"{n} {stack.rss_mb(n):.0f}" for n in ("rasa", "actions", "web")))
+        return 0 if len(latencies) == len(residents) and not twice else 1
+    finally:
+        stack.stop()
+        get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
