@@ -278,6 +278,11 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     page.fill("form[action$='/resolve'] input[name=note]", "已补装井盖并设置警示")
     page.click("form[action$='/resolve'] button")
     assert "已办结" in page.inner_text(".status")
+    page.select_option("form[action$='/follow_up'] select[name=rating]", "3")  # the resident was rung up
+    page.fill("form[action$='/follow_up'] input[name=note]", "修好了，就是等了好几天")
+    page.click("form[action$='/follow_up'] button")
+    assert "已关闭" in page.inner_text(".status")
+    assert "电话回访：基本满意；意见：修好了，就是等了好几天" in page.inner_text("main")
     page.screenshot(path=str(DOCS / "staff-ticket.png"), full_page=True)
     log_out()
 
@@ -287,7 +292,7 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     with session_scope(f"sqlite:///{product['var'] / 'minsheng.db'}") as db:
         solved = db.query(Ticket).filter(Ticket.status.in_(["resolved", "closed"])).count()
     assert solved >= 1 and f"办结 {solved} 件" in summary
-    assert "居民满意度" in page.inner_text("main")
+    assert "居民满意度：满意率 100%" in page.inner_text("main")
     page.screenshot(path=str(DOCS / "staff-dashboard.png"), full_page=True)
     page.goto(f"{base}/staff/")
     with page.expect_download() as download:
