@@ -1,42 +1,24 @@
 """Shared fixtures: fresh ticket stores on SQLite and on the machine's PostgreSQL."""
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bot.tools.scratch import scratch_database
+
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
-POSTGRES_ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@contextlib.contextmanager
-def scratch_postgres_database():
-    """A new, empty PostgreSQL database, dropped afterwards."""
-    name = f"minsheng_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    from bot.store.db import get_engine
-
-    get_engine(url).dispose()
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_server_url():
     """The PostgreSQL database of the store tests, emptied before each of them."""
-    with scratch_postgres_database() as url:
+    with scratch_database("minsheng_test") as url:
         yield url
 
 

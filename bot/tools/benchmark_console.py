@@ -14,20 +14,19 @@ import http.cookiejar
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.tools.scratch import free_port, scratch_database
+
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WORDS = ["路灯坏了", "垃圾没人收", "井盖丢了", "楼道瓷砖掉了", "广场舞太吵", "停水两天", "物业不管", "树枝挡路",
          "消防通道被堵", "违建", "养老金没到账", "入学报名难", "电梯故障", "油烟扰民", "暖气不热"]
 
@@ -72,12 +71,6 @@ def fill(url: str, count: int) -> None:
         create_user(db, "bench-roads", "bench-password", "department", "transport")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Browser:
     def __init__(self, base: str) -> None:
         self.base = base
@@ -109,11 +102,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args(argv)
 
-    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with scratch_database("minsheng_bench") as url:
+        return measure(url, args)
+
+
+def measure(url: str, args) -> int:
     server = None
     try:
         started = time.perf_counter()
@@ -152,12 +145,6 @@ def main(argv=None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        from bot.store.db import get_engine
-
-        get_engine(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -19,17 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+from bot.tools.scratch import free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values, share: float) -> float:
@@ -43,16 +35,16 @@ def main(argv=None) -> int:
     parser.add_argument("--one-at-a-time", type=int, default=20, help="then this many single updates, each awaited")
     args = parser.parse_args(argv)
 
-    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with scratch_database("minsheng_bench") as url:
+        return measure(url, args)
+
+
+def measure(url: str, args) -> int:
     os.environ["MINSHENG_DATABASE_URL"] = url
     os.environ.setdefault("MINSHENG_LOCK_STORE_URL", "redis://127.0.0.1:6379/14")
     from bot import taxonomy
     from bot.staff import accounts, workflow
-    from bot.store.db import get_engine, session_scope
+    from bot.store.db import session_scope
     from bot.store.migrate import upgrade
     from bot.store.tickets import NewReport, create_ticket, find_by_number
     from bot.tools.stack import Stack
@@ -121,9 +113,6 @@ def main(argv=None) -> int:
         return 0 if len(latencies) == len(residents) and not twice and len(single) == args.one_at_a_time else 1
     finally:
         stack.stop()
-        get_engine(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.request
 import uuid
 
 import pytest
 
 from bot.store.migrate import upgrade
-from tests.conftest import scratch_postgres_database
-from bot.tools.stack import ROOT, TOKEN, Stack, get_json  # noqa: F401 (ROOT is used by test_run)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bot.tools.scratch import free_port, scratch_database
+from bot.tools.stack import TOKEN, Stack, get_json
 
 
 class Bot:
@@ -46,7 +39,7 @@ class Bot:
 @pytest.fixture(scope="session")
 def integration_postgres_url():
     """The running processes' own database: the store tests empty theirs while these run on."""
-    with scratch_postgres_database() as url:
+    with scratch_database("minsheng_integration") as url:
         yield url
 
 

@@ -273,7 +273,7 @@ def test_deliverer_killed_after_the_send_before_marking_does_not_send_twice(stac
 
 def test_with_several_web_apps_one_runs_the_jobs_and_nothing_goes_out_twice(stack):
     from bot.store.schema import SchedulerLease
-    from tests.integration.conftest import free_port
+    from bot.tools.scratch import free_port
 
     stack.add_web("web2", free_port())
     stack.add_web("web3", free_port())

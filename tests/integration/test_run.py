@@ -2,7 +2,6 @@
 chat page working in a real browser over socket.io, and Ctrl-C stopping everything it started."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import queue
@@ -21,7 +20,8 @@ from PIL import Image
 
 from bot.store.db import session_scope
 from bot.store.schema import Ticket
-from tests.integration.conftest import ROOT, free_port
+from bot.tools.scratch import free_port
+from bot.tools.stack import ROOT
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
