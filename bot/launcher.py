@@ -29,7 +29,7 @@ def commands(ports: settings.Ports, endpoints_file: Path, credentials_file: Path
         [
             _bin("rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
             "--credentials", str(credentials_file), "--port", str(ports.rasa),
-            "--enable-api", "--auth-token", token, "--cors", "*",
+            "--enable-api", f"--auth-token={token}", "--cors", "*",  # "=": a token may begin with "-"
         ],
         [sys.executable, "-m", "bot.web", "--port", str(ports.web)],
     ]

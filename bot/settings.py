@@ -22,7 +22,7 @@ def rasa_token() -> str:
         return token
     path = var_dir() / "rasa-token"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
+        path.write_text(secrets.token_hex(24))
         path.chmod(0o600)
     return path.read_text().strip()
 

@@ -106,3 +106,24 @@ def test_staff_add_token_prints_a_working_token(tmp_path):
     with session_scope(url) as db:
         assert user_of_token(db, token).username == "api"
     assert subprocess.run([minsheng, "staff", "add-token", "nobody"], env=env, capture_output=True).returncode == 2
+
+
+@pytest.mark.parametrize("token", ["-LjnUGOM5TOMf-ERDk_UdxIEDElF0idv", "plain-token"])
+def test_rasa_is_started_with_its_token_even_one_that_looks_like_an_option(token, tmp_path):
+    from rasa.__main__ import create_argument_parser
+
+    from bot import launcher, settings
+
+    rasa_command = launcher.commands(settings.Ports(5005, 5055, 8000), tmp_path / "e.yml", tmp_path / "c.yml", token)[1]
+    parsed = create_argument_parser().parse_args(rasa_command[1:])
+    assert parsed.auth_token == token and parsed.enable_api
+
+
+def test_a_generated_rasa_token_never_looks_like_an_option(tmp_path, monkeypatch):
+    from bot import settings
+
+    monkeypatch.delenv("MINSHENG_RASA_TOKEN", raising=False)
+    for attempt in range(20):
+        monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path / str(attempt)))
+        token = settings.rasa_token()
+        assert len(token) >= 32 and not token.startswith("-") and token == settings.rasa_token()
