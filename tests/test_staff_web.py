@@ -278,6 +278,8 @@ async def test_a_phone_follow_up_reopens_and_flags_what_the_resident_says_is_not
     page = await response.text()
     assert status_of(sqlite_url, people["road"]) == "reopened"
     assert "督办关注" in page and "电话回访：不满意；意见：居民说晚上还是不亮" in page
+    flagged = await (await client.get("/staff/?flagged=1")).text()
+    assert people["road"] in flagged and "共 1 件" in flagged and "督办关注" in flagged
     again = await client.post(f"/staff/tickets/{people['road']}/follow_up", data={"rating": "5", "csrf_token": token})
     assert again.status == 409  # nothing waits for a verdict any more
 

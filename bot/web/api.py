@@ -55,7 +55,7 @@ def ticket_json(ticket: Ticket, user: User, full: bool = False) -> dict:
         "urgency": ticket.urgency, "lead_department": ticket.lead_department_id,
         "assisting_departments": [d.id for d in ticket.assisting], "deadline": ticket.deadline.isoformat(),
         "created_at": ticket.created_at.isoformat() + "Z", "description": ticket.description,
-        "location": ticket.location,
+        "location": ticket.location, "flagged": ticket.flagged,
     }
     if full:
         show_phone = user.role in ("dispatcher", "department", "admin")

@@ -10,6 +10,7 @@ _TICKET = {
         "category": {"type": "string"},
         "urgency": {"type": "string", "enum": ["emergency", "hazard", "normal"]},
         "lead_department": {"type": "string"},
+        "flagged": {"type": "boolean", "description": "for the supervisor: an emergency, or reopened by a dissatisfied resident"},
         "assisting_departments": {"type": "array", "items": {"type": "string"}},
         "deadline": {"type": "string", "format": "date"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -23,7 +24,9 @@ _FILTERS = [
     for name, kind, text in [
         ("status", "string", "ticket state"), ("category", "string", "category id"),
         ("department", "string", "lead department id"), ("urgency", "string", "emergency | hazard | normal"),
-        ("overdue", "string", "1: only open tickets past their deadline"), ("q", "string", "number, words or place"),
+        ("overdue", "string", "1: only open tickets past their deadline"),
+        ("flagged", "string", "1: only tickets flagged for the supervisor (emergencies, reopened by the resident)"),
+        ("q", "string", "number, words or place"),
         ("from", "string", "created on or after (YYYY-MM-DD)"), ("to", "string", "created on or before (YYYY-MM-DD)"),
         ("sort", "string", "newest | oldest | deadline"), ("page", "integer", "1-based page of 50"),
     ]

@@ -28,6 +28,7 @@ class QueueFilter:
     department: str = ""
     urgency: str = ""
     overdue: bool = False
+    flagged: bool = False
     text: str = ""
     date_from: Optional[dt.date] = None
     date_to: Optional[dt.date] = None
@@ -53,6 +54,7 @@ class QueueFilter:
             department=query.get("department", "")[:64],
             urgency=query.get("urgency", "") if query.get("urgency", "") in ("emergency", "hazard", "normal") else "",
             overdue=query.get("overdue") == "1",
+            flagged=query.get("flagged") == "1",
             text=query.get("q", "").strip()[:100],
             date_from=date("from"),
             date_to=date("to"),
@@ -80,6 +82,8 @@ def apply_filters(query, wanted: QueueFilter):
         query = query.where(Ticket.urgency == wanted.urgency)
     if wanted.overdue:
         query = query.where(Ticket.status.in_(states.OPEN), Ticket.deadline < local_today())
+    if wanted.flagged:
+        query = query.where(Ticket.flagged.is_(True))
     if wanted.text:
         like = f"%{wanted.text.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Ticket.number.ilike(like), Ticket.description.ilike(like), Ticket.location.ilike(like)))

@@ -106,7 +106,8 @@ def row_view(ticket: Ticket, departments: dict) -> dict:
     overdue = ticket.status in states.OPEN and ticket.deadline < local_today()
     return {"number": ticket.number, "description": ticket.description[:60], "status": ticket.status,
             "category": ticket.category_id, "urgency": ticket.urgency, "department": departments.get(ticket.lead_department_id),
-            "deadline": ticket.deadline.isoformat(), "overdue": overdue, "created_at": ticket.created_at}
+            "deadline": ticket.deadline.isoformat(), "overdue": overdue, "created_at": ticket.created_at,
+            "flagged": ticket.flagged}
 
 
 def load_visible(db, request: web.Request) -> Ticket:
