@@ -80,7 +80,7 @@ def _update_of(session, message) -> Update:
     ticket = message.ticket
     return Update(id=message.id, kind=message.kind, note=message.note or "", ticket_number=ticket.number,
                   department_name=ticket.lead_department.name, deadline=ticket.deadline.isoformat(),
-                  survey_open=ticket.status == states.RESOLVED and surveys.open_survey_of(session, ticket.id) is not None)
+                  survey_open=surveys.awaiting_verdict(session, ticket) is not None)
 
 
 def updates_for(conversation_id: str, notification_id: Optional[str] = None) -> List[Update]:
@@ -103,8 +103,8 @@ def mark_shown(notification_ids: List[int]) -> None:
 def survey_still_open(number: str, conversation_id: str) -> bool:
     with session_scope() as session:
         ticket = find_by_number(session, number)
-        return (ticket is not None and ticket.conversation_id == conversation_id and ticket.status == states.RESOLVED
-                and surveys.open_survey_of(session, ticket.id) is not None)
+        return (ticket is not None and ticket.conversation_id == conversation_id
+                and surveys.awaiting_verdict(session, ticket) is not None)
 
 
 def record_survey(number: str, conversation_id: str, rating: Rating) -> Tuple[str, str]:

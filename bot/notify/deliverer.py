@@ -37,42 +37,46 @@ class PassReport:
     failed: List[int] = field(default_factory=list)
 
 
-async def _deliver_one(rasa: RasaApi, message_id: int, conversation_id: str, report: PassReport) -> bool:
-    """False when the conversation's later messages should wait (this one failed)."""
+async def _failed(rasa: RasaApi, conversation_id: str, message_ids: List[int], error: RasaUnavailable,
+                  report: PassReport) -> None:
+    """The first message failed; the rest of the conversation's go after it, in order."""
+    logger.warning("update %s for %s not pushed: %s", message_ids[0], conversation_id, error)
     try:
-        channel = await rasa.latest_channel(conversation_id)
-        if channel in PULL_ONLY_CHANNELS:
-            await rasa.flag_waiting(conversation_id)
-            with session_scope() as session:
-                outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
-            report.waiting.append(message_id)
-            return True
-        await rasa.push_update(conversation_id, message_id)
-    except RasaUnavailable as error:
-        logger.warning("update %s for %s not pushed: %s", message_id, conversation_id, error)
-        try:
-            await rasa.flag_waiting(conversation_id)
-        except RasaUnavailable:
-            pass
-        with session_scope() as session:
-            outbox.push_failed(session, message_id, str(error))
-        report.failed.append(message_id)
-        return False
+        await rasa.flag_waiting(conversation_id)
+    except RasaUnavailable:
+        pass
     with session_scope() as session:
-        outbox.mark_delivered(session, message_id, "push")
-    report.pushed.append(message_id)
-    return True
+        outbox.push_failed(session, message_ids[0], str(error))
+        for later in message_ids[1:]:
+            outbox.push_failed(session, later, "an earlier update to this conversation failed")
+    report.failed.append(message_ids[0])
 
 
 async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids: List[int], report: PassReport,
                                 slots: asyncio.Semaphore) -> None:
     async with slots:
+        try:
+            channel = await rasa.latest_channel(conversation_id)
+            if channel in PULL_ONLY_CHANNELS:
+                await rasa.flag_waiting(conversation_id)
+        except RasaUnavailable as error:
+            await _failed(rasa, conversation_id, message_ids, error, report)
+            return
+        if channel in PULL_ONLY_CHANNELS:
+            with session_scope() as session:
+                for message_id in message_ids:
+                    outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
+            report.waiting.extend(message_ids)
+            return
         for position, message_id in enumerate(message_ids):
-            if not await _deliver_one(rasa, message_id, conversation_id, report):
-                with session_scope() as session:  # keep the order: the rest go after the failed one
-                    for later in message_ids[position + 1:]:
-                        outbox.push_failed(session, later, "an earlier update to this conversation failed")
+            try:
+                await rasa.push_update(conversation_id, message_id)
+            except RasaUnavailable as error:
+                await _failed(rasa, conversation_id, message_ids[position:], error, report)
                 return
+            with session_scope() as session:
+                outbox.mark_delivered(session, message_id, "push")
+            report.pushed.append(message_id)
 
 
 async def deliver_due(rasa: RasaApi) -> PassReport:

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 from sqlalchemy.orm import Session
 
 from bot.staff import audit, permissions
-from bot.ratings import Rating
+from bot.ratings import LEVELS, Rating
 from bot.store import outbox, states, surveys
 from bot.store.schema import Department, Ticket, TicketAssist, TicketEvent, User, utcnow
 from bot.store.tickets import find_by_number, transition
@@ -75,7 +75,7 @@ def resolve(session: Session, user: User, ticket: Ticket, what_was_done: str, ad
 def follow_up(session: Session, user: User, ticket: Ticket, level: str, comment: str = "", addr: str = "") -> None:
     """A phone follow-up (电话回访): the resident's verdict as told to staff, with the chat survey's effect."""
     _require(user, "follow_up", ticket)
-    if level not in {"1", "2", "3", "4", "5"}:
+    if not level.isdigit() or int(level) not in LEVELS:
         raise Refused("请选择满意程度")
     try:
         surveys.record(session, ticket, Rating(int(level), comment.strip() or None), "phone", _actor(user))

@@ -13,8 +13,8 @@ from bot import taxonomy
 from bot.ratings import Rating
 from bot.store import outbox, states
 from bot.store.schema import Survey, Ticket, utcnow
-from bot.store.tickets import transition
-from bot.store.workdays import add_working_days, holidays, local_today
+from bot.store.tickets import deadline_from, transition
+from bot.store.workdays import local_today
 
 ASKED = "asked"
 REMINDED = "reminded"
@@ -47,6 +47,11 @@ def open_survey_of(session: Session, ticket_id: int) -> Optional[Survey]:
     ).scalars().first()
 
 
+def awaiting_verdict(session: Session, ticket: Ticket) -> Optional[Survey]:
+    """The survey a resident's (or a phone follow-up's) verdict would answer now, if any."""
+    return open_survey_of(session, ticket.id) if ticket.status == states.RESOLVED else None
+
+
 def of_ticket(session: Session, ticket_id: int) -> List[Survey]:
     return list(session.execute(select(Survey).where(Survey.ticket_id == ticket_id).order_by(Survey.id)).scalars())
 
@@ -55,8 +60,8 @@ def record(session: Session, ticket: Ticket, rating: Rating, source: str, actor:
            now: Optional[dt.datetime] = None) -> Survey:
     """The resident's verdict: closes the ticket, or reopens it (same department, flagged)."""
     now = now or utcnow()
-    survey = open_survey_of(session, ticket.id)
-    if survey is None or ticket.status != states.RESOLVED:
+    survey = awaiting_verdict(session, ticket)
+    if survey is None:
         raise SurveyClosed("这个工单现在没有待评价的回访")
     survey.status = ANSWERED
     survey.rating = rating.level
@@ -68,9 +73,7 @@ def record(session: Session, ticket: Ticket, rating: Rating, source: str, actor:
     if rating.reopens:
         transition(session, ticket, states.REOPENED, actor=actor, note=note + "。按居民意见重新办理", now=now)
         ticket.flagged = True
-        tax = taxonomy.load()
-        days = tax.deadline_days(ticket.category_id, ticket.urgency) if ticket.category_id in tax.categories else 10
-        ticket.deadline = add_working_days(local_today(now), days, holidays())
+        ticket.deadline = deadline_from(local_today(now), taxonomy.load(), ticket.category_id, ticket.urgency)
         ticket.overdue_noted_at = None
     else:
         transition(session, ticket, states.CLOSED, actor=actor, note=note, now=now)

@@ -44,7 +44,6 @@ def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
     now = now or utcnow()
     today = local_today(now)
     category = report.category_id if report.category_id in taxonomy.categories else "other"
-    days = taxonomy.deadline_days(category, report.urgency)
     ticket = Ticket(
         number=next_number(session, today),
         submission_key=report.submission_key,
@@ -62,7 +61,7 @@ def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
         script=report.script,
         status=states.SUBMITTED,
         lead_department_id=taxonomy.categories[category].department_id,
-        deadline=add_working_days(today, days, holidays()),
+        deadline=deadline_from(today, taxonomy, category, report.urgency),
         flagged=report.urgency == "emergency",
         created_at=now,
         updated_at=now,
@@ -81,6 +80,12 @@ def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
             raise
         return existing, False
     return ticket, True
+
+
+def deadline_from(day: dt.date, taxonomy: Taxonomy, category_id: str, urgency: str) -> dt.date:
+    """The category's (or the urgency's shorter) working days after `day`; unknown categories count as "other"."""
+    category = category_id if category_id in taxonomy.categories else "other"
+    return add_working_days(day, taxonomy.deadline_days(category, urgency), holidays())
 
 
 def find_by_submission_key(session: Session, key: str) -> Optional[Ticket]:

@@ -71,9 +71,9 @@ def get_json(url: str):
         return json.load(response)
 
 
-def post_json(url: str, body) -> bytes:
+def post_json(url: str, body, timeout: float = 90) -> bytes:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=90) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
 

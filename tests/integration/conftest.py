@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 import uuid
 
 import pytest
 
 from bot.store.migrate import upgrade
 from bot.tools.scratch import free_port, scratch_database
-from bot.tools.stack import TOKEN, Stack, get_json
+from bot.tools.stack import TOKEN, Stack, get_json, post_json
 
 
 class Bot:
@@ -21,13 +20,8 @@ class Bot:
         self.base_url = base_url
 
     def say(self, sender: str, message: str):
-        request = urllib.request.Request(
-            f"{self.base_url}/webhooks/rest/webhook",
-            data=json.dumps({"sender": sender, "message": message}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.load(response)
+        return json.loads(post_json(f"{self.base_url}/webhooks/rest/webhook", {"sender": sender, "message": message},
+                                     timeout=60))
 
     def texts(self, sender: str, message: str) -> str:
         return "\n".join(m.get("text", "") for m in self.say(sender, message))

@@ -148,7 +148,7 @@ async def ticket_page(request: web.Request):
                  "rating": LEVELS.get(v.rating) if v.rating else "", "comment": v.comment or "",
                  "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
                 for v in surveys.of_ticket(db, ticket.id)],
-            "survey_open": surveys.open_survey_of(db, ticket.id) is not None,
+            "survey_open": surveys.awaiting_verdict(db, ticket) is not None,
             "allowed": {a for a in permissions.ACTIONS if permissions.can_do(user, a, ticket)},
             "next_states": states.TRANSITIONS[ticket.status],
         }
