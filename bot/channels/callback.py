@@ -1,5 +1,6 @@
 """Rasa's callback channel, except that a message the receiving system refuses is an error (Rasa's
-own only logs it), so a pushed update that did not arrive is tried again."""
+own only logs it), so a pushed update that did not arrive is tried again; requests are checked
+like the REST channel's."""
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -8,6 +9,7 @@ from rasa.core.channels.callback import CallbackInput as RasaCallbackInput
 from rasa.core.channels.callback import CallbackOutput as RasaCallbackOutput
 from rasa.core.channels.channel import CollectingOutputChannel
 
+from bot.channels.rest import CheckedRequests
 from bot.channels.updates import ShowsWaitingUpdates
 
 
@@ -24,7 +26,7 @@ class CallbackOutput(RasaCallbackOutput):
             raise CallbackNotDelivered(f"callback receiver did not take the message: {error}") from error
 
 
-class CallbackInput(ShowsWaitingUpdates, RasaCallbackInput):
+class CallbackInput(ShowsWaitingUpdates, CheckedRequests, RasaCallbackInput):
     @classmethod
     def name(cls) -> str:
         return "callback"

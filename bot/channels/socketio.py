@@ -1,20 +1,29 @@
 """Rasa's socket.io channel. A pushed update (Rasa's trigger_intent) goes out only while the
 resident's chat page is connected; otherwise the push fails and the update waits, to be shown when
-the page reconnects or with the answer to the resident's next message."""
+the page reconnects or with the answer to the resident's next message. A message without a valid
+session is answered (Rasa's drops it silently), and the client's own metadata is not believed."""
 from __future__ import annotations
 
+import uuid
 from typing import Any, Optional
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 
-from bot.channels import CHECK_UPDATES
-from bot.channels.updates import ShowsWaitingUpdates
+from bot import limits
+from bot.channels import CHECK_UPDATES, SOURCE_KEY
+from bot.channels.updates import ShowsWaitingUpdates, request_source
+
+NO_SESSION = "这个对话还没有建立好，请刷新页面后再说一次。"
 
 
 class ResidentNotConnected(RuntimeError):
     pass
+
+
+def valid_session_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= limits.CONVERSATION_ID
 
 
 class ConnectedOnlyOutput(SocketIOOutput):
@@ -39,18 +48,34 @@ class SocketIOInput(ShowsWaitingUpdates, RasaSocketIOInput):
 
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
+        handle = self._wrap(on_new_message)
         namespace = self.namespace or "/"
         joined = self.sio.handlers[namespace]["session_request"]
 
         async def session_request(sid: str, data: Optional[dict]) -> None:
-            data = data if data is not None else {}
+            data = data if isinstance(data, dict) else {}
+            if not valid_session_id(data.get("session_id")):
+                data["session_id"] = uuid.uuid4().hex
             await joined(sid, data)
-            session_id = data.get("session_id")
-            if self.session_persistence and session_id and await self._updates_waiting(session_id):
+            session_id = data["session_id"]
+            if self.session_persistence and await self._updates_waiting(session_id):
                 output = SocketIOOutput(self.sio, self.bot_message_evt)
-                await on_new_message(UserMessage(CHECK_UPDATES, output, session_id, input_channel=self.name()))
+                await handle(UserMessage(CHECK_UPDATES, output, session_id, input_channel=self.name()))
+
+        async def user_message(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id") if self.session_persistence else sid
+            if not valid_session_id(session_id):
+                await self.sio.emit(self.bot_message_evt, {"text": NO_SESSION}, room=sid, namespace=self.namespace)
+                return
+            text = data.get("message")
+            request = (self.sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
+            await handle(UserMessage(text if isinstance(text, str) else "", SocketIOOutput(self.sio, self.bot_message_evt),
+                                     session_id, input_channel=self.name(),
+                                     metadata={SOURCE_KEY: request_source(request) if request else None}))
 
         self.sio.on("session_request", session_request, namespace=self.namespace)
+        self.sio.on(self.user_message_evt, user_message, namespace=self.namespace)
         return blueprint
 
     def get_output_channel(self) -> Optional[OutputChannel]:

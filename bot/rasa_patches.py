@@ -1,0 +1,99 @@
+"""Small changes to Rasa Open Source 3.6.21's behaviour under faults, applied when the product's
+Rasa server starts (`minsheng serve rasa`); installed files are never edited.
+
+Stock Rasa hides the failures of the parts it depends on, and the resident pays for it:
+- an action server that is down, hung or answering 500 makes Rasa log the error, drop the action's
+  events and carry on: the resident gets an empty or half answer, and the turn is saved as if the
+  action had run (the confirmation of a report is eaten);
+- a tracker store that cannot be read makes Rasa start a *new* conversation for the message (the
+  resident mid-report is answered "没太看明白"), and one that cannot be written keeps the turn in
+  memory only;
+- the action endpoint waits up to five minutes for an answer.
+
+Here each such failure raises `ServiceUnavailable` out of the message handling before the turn is
+saved. The channels (bot/channels/updates.py) answer the resident honestly that the system is busy
+and to send the message again; since nothing of the turn was kept, sending it again once the fault
+is over continues exactly where the conversation was (a report confirmed twice still gives one
+ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
+deliverer tries again later."""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from typing import Any, Dict, Optional
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"
+_failure: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("minsheng_failure", default=None)
+_applied = False
+
+
+class ServiceUnavailable(Exception):
+    """A part the conversation depends on (action server, tracker store) failed during a turn."""
+
+
+def apply(action_timeout: float = 20.0) -> None:
+    """Patches Rasa once per process; refuses a Rasa version the patches were not written for."""
+    global _applied
+    import rasa
+    from rasa.core import tracker_store
+    from rasa.core.actions import action
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.exceptions import RasaException
+
+    if rasa.__version__ != RASA_VERSION:
+        raise RuntimeError(f"bot/rasa_patches.py is written for Rasa {RASA_VERSION}, not {rasa.__version__}")
+    if _applied:
+        return
+    _applied = True
+
+    # The action server answers within `action_timeout` seconds or counts as unavailable.
+    action.DEFAULT_REQUEST_TIMEOUT = action_timeout
+
+    remote_run = action.RemoteAction.run
+
+    async def run_remote(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await remote_run(self, *args, **kwargs)
+        except action.ActionExecutionRejection:
+            raise  # a form's "not this slot": part of the conversation, not a fault
+        except (RasaException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            _failure.set(f"action server failed running {self.name()}: {error!r}")
+            raise
+
+    action.RemoteAction.run = run_remote
+
+    run_action = MessageProcessor._run_action
+
+    async def run_action_or_fail(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        token = _failure.set(None)
+        try:
+            result = await run_action(self, *args, **kwargs)
+            failure = _failure.get()
+        finally:
+            _failure.reset(token)
+        if failure:
+            raise ServiceUnavailable(failure)
+        return result
+
+    MessageProcessor._run_action = run_action_or_fail
+
+    def store_failed(self, error: Exception) -> None:  # type: ignore[no-untyped-def]
+        raise ServiceUnavailable(f"tracker store failed: {error!r}") from error
+
+    tracker_store.FailSafeTrackerStore.on_tracker_store_error = store_failed
+    tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = store_failed
+
+    # PostgreSQL restarted under a running Rasa: test pooled connections before use.
+    engine_kwargs = tracker_store.create_engine_kwargs
+
+    def engine_kwargs_with_pre_ping(url: Any) -> Dict[str, Any]:
+        kwargs = engine_kwargs(url)
+        return {**kwargs, "pool_pre_ping": True} if tracker_store.is_postgresql_url(url) else kwargs
+
+    tracker_store.create_engine_kwargs = engine_kwargs_with_pre_ping
+    logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
