@@ -19,6 +19,8 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore
+# endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
+export MINSHENG_ACTIONS_SECRET ?=
 
 .PHONY: help setup model run test validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery clean
 
@@ -70,7 +72,8 @@ clean:
 	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR)
 
 shell: setup model
-	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --port 5006
+	MINSHENG_ACTIONS_SECRET="$${MINSHENG_ACTIONS_SECRET:-$$(cat $${MINSHENG_VAR_DIR:-var}/actions-secret 2>/dev/null)}" \
+		$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --port 5006
 
 # Browser tests drive Debian's chromium; CJK fonts so that screenshots show the Chinese text.
 browser:

@@ -8,6 +8,8 @@ from typing import Any, Dict, Optional
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.settings import ACTIONS_SECRET_HEADER
+
 
 def tracker_store_config(url: str) -> Dict[str, Any]:
     parsed = make_url(url)
@@ -30,7 +32,9 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
 
 def endpoints(action_url: str, tracker_url: str) -> Dict[str, Any]:
     config: Dict[str, Any] = {
-        "action_endpoint": {"url": action_url},
+        # The action server's shared secret is read from Rasa's environment when it starts, so it
+        # is in no file but var/actions-secret.
+        "action_endpoint": {"url": action_url, "headers": {ACTIONS_SECRET_HEADER: "${MINSHENG_ACTIONS_SECRET}"}},
         "nlg": {"type": "bot.nlg.ScriptAwareNLG"},
         "tracker_store": tracker_store_config(tracker_url),
     }

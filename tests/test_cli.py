@@ -109,14 +109,14 @@ def test_staff_add_token_prints_a_working_token(tmp_path):
 
 
 @pytest.mark.parametrize("token", ["-LjnUGOM5TOMf-ERDk_UdxIEDElF0idv", "plain-token"])
-def test_rasa_is_started_with_its_token_even_one_that_looks_like_an_option(token, tmp_path):
+def test_rasa_is_started_with_its_token_even_one_that_looks_like_an_option(token, tmp_path, monkeypatch):
     from rasa.__main__ import create_argument_parser
 
-    from bot import launcher, settings
+    from bot import serve
 
-    rasa_command = launcher.commands(settings.Ports(5005, 5055, 8000), tmp_path / "e.yml", tmp_path / "c.yml", token)[1]
-    parsed = create_argument_parser().parse_args(rasa_command[1:])
-    assert parsed.auth_token == token and parsed.enable_api
+    monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
+    parsed = create_argument_parser().parse_args(serve.rasa_arguments("127.0.0.1", 5005, token))
+    assert parsed.auth_token == token and parsed.enable_api and parsed.interface == "127.0.0.1"
 
 
 def test_a_generated_rasa_token_never_looks_like_an_option(tmp_path, monkeypatch):

@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, List
 
-from bot.endpoints import write_credentials, write_endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -71,38 +70,46 @@ def get_json(url: str):
         return json.load(response)
 
 
-def post_json(url: str, body, timeout: float = 90) -> bytes:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+def post_json(url: str, body, timeout: float = 90, headers: Dict[str, str] | None = None) -> bytes:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
 
 class Stack:
-    def __init__(self, var: Path, database_url: str, model: Path, ports: Dict[str, int]) -> None:
+    """The product's processes as `minsheng serve` runs them, configured by the environment; the
+    action server may be reached through another address (`actions_url`, e.g. a proxy in a test)."""
+
+    def __init__(self, var: Path, database_url: str, model: Path, ports: Dict[str, int],
+                 actions_url: str = "", extra_env: Dict[str, str] | None = None) -> None:
         self.var = var
         self.ports = ports
         self.receiver = CallbackReceiver()
         self.env = {
             **os.environ,
             "MINSHENG_DATABASE_URL": database_url,
+            "MINSHENG_TRACKER_URL": database_url,
             "MINSHENG_VAR_DIR": str(var),
             "MINSHENG_LOCK_STORE_URL": "redis://127.0.0.1:6379/15",
+            "MINSHENG_RASA_PORT": str(ports["rasa"]),
+            "MINSHENG_ACTIONS_PORT": str(ports["actions"]),
+            "MINSHENG_WEB_PORT": str(ports["web"]),
+            "MINSHENG_ACTIONS_URL": actions_url or f"http://127.0.0.1:{ports['actions']}/webhook",
+            "MINSHENG_CALLBACK_URL": self.receiver.url,
             "MINSHENG_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
             "MINSHENG_RASA_TOKEN": TOKEN,
             "MINSHENG_SCHEDULER_INTERVAL": "1",
             "MINSHENG_OUTBOX_CLAIM_SECONDS": "5",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # As behind one load balancer: Rasa takes the client's address from X-Forwarded-For.
+            "SANIC_PROXIES_COUNT": "1",
+            **(extra_env or {}),
         }
-        endpoints = write_endpoints(var / "endpoints.yml", f"http://127.0.0.1:{ports['actions']}/webhook", database_url)
-        credentials = write_credentials(var / "credentials.yml", self.receiver.url)
-        rasa = str(Path(sys.executable).with_name("rasa"))
-        self.commands = {
-            "actions": [rasa, "run", "actions", "--actions", "bot.actions", "--port", str(ports["actions"])],
-            "rasa": [rasa, "run", "--model", str(model), "--endpoints", str(endpoints), "--credentials",
-                     str(credentials), "--port", str(ports["rasa"]), "--enable-api", "--auth-token", TOKEN],
-            "web": [sys.executable, "-m", "bot.web", "--port", str(ports["web"])],
-        }
+        assert model.exists(), model
+        minsheng = str(Path(sys.executable).with_name("minsheng"))
+        self.commands = {part: [minsheng, "serve", part] for part in ("actions", "rasa", "web")}
         self.health = {
             "actions": lambda: get_json(f"http://127.0.0.1:{ports['actions']}/health")["status"] == "ok",
             "rasa": lambda: get_json(f"http://127.0.0.1:{ports['rasa']}/status?token={TOKEN}").get("model_file"),
@@ -169,7 +176,7 @@ class Stack:
 
     def add_web(self, name: str, port: int) -> None:
         """Another web-app process on the same store (as behind a load balancer)."""
-        self.commands[name] = [sys.executable, "-m", "bot.web", "--port", str(port)]
+        self.commands[name] = [str(Path(sys.executable).with_name("minsheng")), "serve", "web", "--port", str(port)]
         self.health[name] = lambda: get_json(f"http://127.0.0.1:{port}/healthz")["status"] == "ok"
 
     # ---------------------------------------------------------------- people

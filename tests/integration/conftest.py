@@ -19,12 +19,12 @@ class Bot:
     def __init__(self, base_url: str):
         self.base_url = base_url
 
-    def say(self, sender: str, message: str):
+    def say(self, sender: str, message: str, headers=None):
         return json.loads(post_json(f"{self.base_url}/webhooks/rest/webhook", {"sender": sender, "message": message},
-                                     timeout=60))
+                                     timeout=60, headers=headers))
 
-    def texts(self, sender: str, message: str) -> str:
-        return "\n".join(m.get("text", "") for m in self.say(sender, message))
+    def texts(self, sender: str, message: str, headers=None) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(sender, message, headers))
 
     def tracker(self, sender: str):
         return get_json(f"{self.base_url}/conversations/{sender}/tracker?token={TOKEN}")

@@ -2,14 +2,17 @@
 chat page working in a real browser over socket.io, and Ctrl-C stopping everything it started."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -50,16 +53,13 @@ def product(trained_model, tmp_path_factory):
         env.pop(key, None)  # the embedded defaults
     launcher = subprocess.Popen([str(Path(sys.executable).with_name("minsheng")), "run"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = []
+    seen: list = []
+    # Everything the launcher prints is read, to the end: a pipe left full would be a test artefact.
+    threading.Thread(target=lambda: seen.extend(iter(launcher.stdout.readline, "")), daemon=True).start()
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = launcher.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if "Press Ctrl-C" in line:
-            break
-    yield {"ports": ports, "var": var, "output": "".join(seen)}
+    while time.monotonic() < deadline and launcher.poll() is None and not any("Press Ctrl-C" in s for s in seen):
+        time.sleep(0.5)
+    yield {"ports": ports, "var": var, "output": "".join(seen), "launcher": launcher}
     launcher.send_signal(signal.SIGINT)
     try:
         launcher.wait(timeout=60)
@@ -82,6 +82,56 @@ def test_all_three_processes_come_up_and_say_where(product):
     assert (product["var"] / "minsheng.db").exists() and (product["var"] / "rasa-token").exists()
     password = (product["var"] / "admin-password").read_text().strip()
     assert f"http://localhost:{ports['web']}/staff/" in output and f"admin / {password}" in output
+
+
+def as_nobody(*command):
+    """Runs a command as the local user `nobody`: what any other account on the machine could do."""
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command],
+                          capture_output=True, text=True)
+
+
+def children_of(pid):
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def test_secrets_and_personal_data_are_out_of_other_users_reach(product):
+    """The attack: another local account reads the store, the tokens, the logs, a photo, and the
+    processes' command lines and environments."""
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to the user nobody and needs root (as CI has)")
+    var = product["var"]
+    photo = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(photo, format="PNG")
+    boundary = "minsheng-test"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + photo.getvalue() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{product['ports']['web']}/api/photos", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        uploaded = var / "uploads" / Path(json.load(response)["url"]).name
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    loose = [p for p in var.rglob("*") if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert not loose, f"readable by others: {loose}"
+    for target in ("minsheng.db", "rasa-trackers.db", "rasa-token", "actions-secret", "admin-password",
+                   "secret-key", "endpoints.yml", "log/rasa.log", f"uploads/{uploaded.name}"):
+        attempt = as_nobody("cat", str(var / target))
+        assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, target
+    secrets = [(var / name).read_text().strip() for name in ("rasa-token", "actions-secret", "admin-password")]
+    children = children_of(product["launcher"].pid)
+    assert len(children) == 3
+    for pid in children:
+        command_line = as_nobody("cat", f"/proc/{pid}/cmdline")
+        assert command_line.returncode == 0 and "minsheng" in command_line.stdout
+        assert not any(secret in command_line.stdout for secret in secrets), command_line.stdout
+        assert as_nobody("cat", f"/proc/{pid}/environ").returncode != 0
 
 
 def test_the_socketio_channel_answers(product):
@@ -278,7 +328,12 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     page.fill("form[action$='/resolve'] input[name=note]", "已补装井盖并设置警示")
     page.click("form[action$='/resolve'] button")
     assert "已办结" in page.inner_text(".status")
-    page.select_option("form[action$='/follow_up'] select[name=rating]", "3")  # the resident was rung up
+    assert page.locator("form[action$='/follow_up']").count() == 0  # not the department's to rate its own work
+    log_out()
+
+    log_in("wang")  # the dispatcher rings the resident up
+    page.goto(f"{base}/staff/tickets/{number}")
+    page.select_option("form[action$='/follow_up'] select[name=rating]", "3")
     page.fill("form[action$='/follow_up'] input[name=note]", "修好了，就是等了好几天")
     page.click("form[action$='/follow_up'] button")
     assert "已关闭" in page.inner_text(".status")

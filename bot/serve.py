@@ -1,0 +1,90 @@
+"""`minsheng serve rasa|actions|web`: one process of the product, configured from the environment.
+
+`minsheng run` starts the three of them; a process supervisor (deploy/) starts each on its own.
+Every process listens on 127.0.0.1 unless MINSHENG_<PART>_HOST says otherwise, creates files only
+its own user can read, and takes its secrets from the environment or from var/ — never from its
+command line, which any local user can read in /proc."""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import sys
+from typing import List, Optional
+
+from bot import settings
+from bot.store.db import PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "bot" / "models" / "minsheng.tar.gz"
+PARTS = ("actions", "rasa", "web")
+
+
+def _prepare() -> None:
+    settings.private_files()
+    settings.lock_down_var_dir()
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+def actions_app():
+    """rasa-sdk's action server, answering only requests that carry the shared secret."""
+    from rasa_sdk.endpoint import create_app
+    from sanic import response
+
+    app = create_app("bot.actions", cors_origins=None)
+    secret = settings.actions_secret().encode()
+
+    @app.middleware("request")
+    async def only_rasa(request):  # type: ignore[no-untyped-def]
+        if request.path == "/health":
+            return None
+        given = request.headers.get(settings.ACTIONS_SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, secret):
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
+    return app
+
+
+def serve_actions(host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    actions_app().run(host=host, port=port, workers=1, access_log=False)
+
+
+def rasa_arguments(host: str, port: int, token: str) -> List[str]:
+    """The arguments of `rasa run`, the token included: they stay inside this process."""
+    from bot.endpoints import write_credentials, write_endpoints
+
+    var = settings.var_dir()
+    endpoints = write_endpoints(var / "endpoints.yml", action_url=settings.actions_url(),
+                                tracker_url=settings.tracker_store_url())
+    credentials = write_credentials(var / "credentials.yml", settings.callback_url() or None)
+    return [
+        "run", "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials", str(credentials),
+        "--interface", host, "--port", str(port), "--enable-api",
+        f"--auth-token={token}",  # "=": a token may begin with "-"
+        "--cors", *settings.web_origins(),
+    ]
+
+
+def serve_rasa(host: str, port: int) -> None:
+    from bot import rasa_patches
+
+    os.environ["MINSHENG_ACTIONS_SECRET"] = settings.actions_secret()  # endpoints.yml reads it
+    rasa_patches.apply(settings.action_timeout())
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *rasa_arguments(host, port, settings.rasa_token())]
+    rasa_main()
+
+
+def serve_web(host: str, port: int) -> None:
+    from bot.web.app import main as web_main
+
+    web_main(["--host", host, "--port", str(port)])
+
+
+def serve(part: str, host: Optional[str] = None, port: Optional[int] = None) -> None:
+    _prepare()
+    host = host or getattr(settings.Hosts.from_env(), part)
+    port = port or getattr(settings.Ports.from_env(), part)
+    {"actions": serve_actions, "rasa": serve_rasa, "web": serve_web}[part](host, port)
