@@ -8,16 +8,13 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot import taxonomy
+from bot import limits, taxonomy
 from bot.actions import backend
 from bot.actions.survey import resume_waiting_survey
-from bot.actions.understanding import (
-    DESCRIPTION_LIMIT, category_slots, description_of, entity_value, in_script,
-)
+from bot.actions.understanding import category_slots, description_of, entity_value, in_script, was_cut
 from bot.parsing import PHOTO_PATH, find_phone, mask_phone
-from bot.store.tickets import NewReport
+from bot.store.tickets import InvalidReport, NewReport
 from bot.textnorm import detect_script, meaningful
 
 logger = logging.getLogger(__name__)
@@ -56,8 +53,8 @@ class ActionStartReport(Action):
         description = description_of(raw) if described and meaningful(raw) and not raw.startswith("/") else None
         understood = category_slots(message) if description else {
             "urgency": "normal", "category": None, "category_confidence": None, "category_candidates": []}
-        if len(raw.strip()) > DESCRIPTION_LIMIT:
-            dispatcher.utter_message(response="utter_message_too_long", limit=DESCRIPTION_LIMIT)
+        if description and was_cut(message, raw):
+            dispatcher.utter_message(response="utter_message_too_long", limit=limits.DESCRIPTION)
         if understood["urgency"] == "emergency":
             dispatcher.utter_message(response="utter_emergency")
         if understood["category"]:
@@ -154,17 +151,20 @@ class ActionSubmitReport(Action):
             script=detect_script(description),
             channel=tracker.get_latest_input_channel() or "chat",
         )
+        # A store that cannot be reached raises: Rasa tells the resident to send "确认" again, and the
+        # same report id gives the same ticket however often it is sent (bot/rasa_patches.py).
         try:
             number, department, deadline, created = backend.submit(report)
-        except SQLAlchemyError:
-            logger.exception("could not store the report of %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_ticket_failed")
-            return []
+        except InvalidReport as refused:
+            logger.warning("report of %s refused by the store: %s", tracker.sender_id, refused)
+            dispatcher.utter_message(response="utter_report_refused", reason=str(refused))
+            return reset_report() + resume_waiting_survey(tracker)
         if created:
             dispatcher.utter_message(response="utter_ticket_created", ticket_number=number,
                                      department_name=department, deadline=deadline)
         else:
-            dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number)
+            dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number,
+                                     department_name=department, deadline=deadline)
         return reset_report() + resume_waiting_survey(tracker)
 
 

@@ -6,11 +6,10 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from bot import taxonomy
+from bot import limits, taxonomy
+from bot.channels import CUT_FROM_KEY
 from bot.nlg import script_of
 from bot.textnorm import TRADITIONAL, clean_user_text, to_traditional
-
-DESCRIPTION_LIMIT = 2000
 
 
 def confident_enough(ranking: List[Dict[str, Any]]) -> bool:
@@ -46,7 +45,14 @@ def entity_value(message: Dict[str, Any], entity: str) -> Optional[str]:
 
 
 def description_of(text: Optional[str]) -> str:
-    return clean_user_text(text, DESCRIPTION_LIMIT)
+    return clean_user_text(text, limits.DESCRIPTION)
+
+
+def was_cut(message: Dict[str, Any], text: Optional[str] = None) -> bool:
+    """The resident wrote more than is kept: the channel cut the message, or it is longer than a
+    description may be."""
+    metadata = message.get("metadata") or {}
+    return bool(metadata.get(CUT_FROM_KEY)) or len((text if text is not None else message.get("text") or "").strip()) > limits.DESCRIPTION
 
 
 def wants_traditional(tracker: Tracker) -> bool:

@@ -8,9 +8,9 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import taxonomy
+from bot import limits, taxonomy
 from bot.actions.report import ANONYMOUS, NO_DETAIL, PHOTO_ONLY, announce_category
-from bot.actions.understanding import category_slots, description_of, entity_value
+from bot.actions.understanding import category_slots, description_of, entity_value, was_cut
 from bot.parsing import PHOTO_PATH, find_last4, find_phone, merge_location
 from bot.textnorm import clean_user_text, meaningful, normalize
 
@@ -82,6 +82,8 @@ class ValidateReportForm(FormValidationAction):
         if not meaningful(value) or str(value).startswith("/"):
             dispatcher.utter_message(response="utter_ask_problem_description")
             return {"problem_description": None}
+        if was_cut(tracker.latest_message, value):
+            dispatcher.utter_message(response="utter_message_too_long", limit=limits.DESCRIPTION)
         slots: Dict[str, Any] = {"problem_description": description_of(value)}
         if not tracker.get_slot("category"):
             understood = category_slots(tracker.latest_message)
@@ -111,15 +113,18 @@ class ValidateReportForm(FormValidationAction):
             return {"location": None}
         if str(value).startswith("/"):  # a button or photo payload is not an address
             return {"location": previous_value(tracker, "location")}
-        text = clean_user_text(value, 300)
+        text = clean_user_text(value, limits.MESSAGE)
         if not meaningful(text):
             dispatcher.utter_message(response="utter_location_too_vague")
             return {"location": None}
         previous = previous_value(tracker, "location")
         asked = tracker.get_slot("requested_slot") == "location"
         if not asked and only_a_location(tracker.latest_message, tracker.latest_message.get("text") or ""):
-            text = clean_user_text(tracker.latest_message.get("text"), 300)  # keep "门口", "楼下"…
+            text = clean_user_text(tracker.latest_message.get("text"), limits.MESSAGE)  # keep "门口", "楼下"…
         merged = text if asked or not previous else merge_location(previous, text)
+        if len(merged) > limits.LOCATION:
+            dispatcher.utter_message(response="utter_location_too_long", limit=limits.LOCATION)
+            return {"location": previous}
         if previous and merged != previous and not asked:
             dispatcher.utter_message(response="utter_location_updated", location=merged)
         return {"location": merged}
@@ -133,7 +138,10 @@ class ValidateReportForm(FormValidationAction):
         if str(value).startswith("/"):  # a payload that is not one of our photos
             dispatcher.utter_message(response="utter_photo_refused")
             return {"detail": None, "photo_url": None}
-        text = clean_user_text(value, 1000)
+        text = clean_user_text(value, limits.MESSAGE)
+        if len(text) > limits.DETAIL:
+            dispatcher.utter_message(response="utter_detail_cut", limit=limits.DETAIL)
+            text = text[:limits.DETAIL]
         if only_a_location(tracker.latest_message, text):
             # "幸福小区3栋" answered to "anything to add?" updates the location, adds no detail
             return {"detail": None}

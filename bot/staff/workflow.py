@@ -6,6 +6,7 @@ from typing import Iterable, Optional
 
 from sqlalchemy.orm import Session
 
+from bot import limits
 from bot.staff import audit, permissions
 from bot.ratings import LEVELS, Rating
 from bot.store import outbox, states, surveys
@@ -31,14 +32,22 @@ def _require(user: User, action: str, ticket: Ticket) -> None:
         raise NotPermitted("您没有权限对这个工单执行此操作")
 
 
+def _checked(text: str, what: str, limit: int = limits.NOTE) -> str:
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise Refused(f"{what}太长了，请控制在 {limit} 个字以内")
+    return text
+
+
 def _move(session: Session, user: User, ticket: Ticket, target: str, note: str, action: str, addr: str, **detail) -> None:
     _require(user, action, ticket)
+    note = _checked(note, "说明")
     try:
         transition(session, ticket, target, actor=_actor(user), note=note.strip())
     except states.IllegalTransition as error:
         raise Refused(str(error)) from error
     if target in outbox.NOTIFIED_STATES:
-        outbox.enqueue(session, ticket, target, note.strip())
+        outbox.enqueue(session, ticket, target, outbox.told_note(target, note.strip()))
     audit.record(session, user.username, action, ticket.id, addr, to=target, note=note.strip(), **detail)
 
 
@@ -77,6 +86,7 @@ def follow_up(session: Session, user: User, ticket: Ticket, level: str, comment:
     _require(user, "follow_up", ticket)
     if not level.isdigit() or int(level) not in LEVELS:
         raise Refused("请选择满意程度")
+    comment = _checked(comment, "回访意见", limits.COMMENT)
     try:
         surveys.record(session, ticket, Rating(int(level), comment.strip() or None), "phone", _actor(user))
     except surveys.SurveyClosed as error:
@@ -102,10 +112,12 @@ def merge(session: Session, user: User, ticket: Ticket, into_number: str, addr: 
 def _remark(session: Session, user: User, ticket: Ticket, action: str, label: str, text: str, addr: str) -> None:
     """A line in the history that changes no state: an internal note or a reply to the resident."""
     _require(user, action, ticket)
-    if not text.strip():
+    text = _checked(text, label)
+    if not text:
         raise Refused(f"{label}不能为空")
     session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"{label}：{text.strip()}"))
+                            to_status=ticket.status, note=f"{label}：{text.strip()}",
+                            kind="reply" if action == "reply" else "note"))
     if action == "reply":
         outbox.enqueue(session, ticket, outbox.REPLY, text.strip())
     audit.record(session, user.username, action, ticket.id, addr, note=text.strip())
@@ -130,7 +142,7 @@ def recategorize(session: Session, user: User, ticket: Ticket, category_id: str,
         return None
     ticket.category_id = category_id
     session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"类别更正：{previous} → {category_id}"))
+                            to_status=ticket.status, note=f"类别更正：{previous} → {category_id}", kind="note"))
     audit.record(session, user.username, "recategorize", ticket.id, addr, previous=previous, category=category_id,
                  text=ticket.description)
     return previous

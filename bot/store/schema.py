@@ -6,9 +6,24 @@ import datetime as dt
 from sqlalchemy import (
     Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import declarative_base, relationship, validates
+
+from bot import limits
 
 Base = declarative_base()
+# Room for what the product adds around a member of staff's or a resident's words ("答复：…",
+# "电话回访：满意；意见：…。按居民意见重新办理").
+FRAMING = 100
+
+
+class TextTooLong(ValueError):
+    """A text longer than the store keeps; callers check lengths first and answer in words."""
+
+
+def _at_most(limit: int, what: str, value):
+    if value is not None and len(value) > limit:
+        raise TextTooLong(f"{what}太长了，请控制在 {limit} 个字以内")
+    return value
 
 
 def utcnow() -> dt.datetime:
@@ -97,8 +112,15 @@ class TicketEvent(Base):
     from_status = Column(String(20))
     to_status = Column(String(20), nullable=False)
     note = Column(Text)
+    # "status" (a change of state), "reply" (sent to the resident), "note" (staff only: internal
+    # notes, corrections, the overdue mark). What a resident may see is decided in bot/store/outbox.py.
+    kind = Column(String(20), nullable=False, default="status")
 
     ticket = relationship(Ticket, back_populates="events")
+
+    @validates("note")
+    def _note(self, _key, value):
+        return _at_most(limits.NOTE + FRAMING, "说明", value)
 
 
 class User(Base):
@@ -121,7 +143,38 @@ class LoginFailure(Base):
     username = Column(String(80), nullable=False)
     remote_addr = Column(String(64))
     at = Column(DateTime, nullable=False, default=utcnow)
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_addr_at", "remote_addr", "at"))
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds the token; the store keeps its SHA-256 and ends it on
+    logout, a password change or a deactivation, however many copies of the cookie exist."""
+
+    __tablename__ = "staff_sessions"
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    ended_at = Column(DateTime)
+    remote_addr = Column(String(64))
+
+
+class StatusCheck(Base):
+    """One try at reading a ticket from another conversation with the phone's last four digits.
+    Failed tries are counted per ticket number (existing or not) and per network source, here in
+    the store, where no conversation reset or new sender id can clear them."""
+
+    __tablename__ = "status_checks"
+    id = Column(Integer, primary_key=True)
+    ticket_number = Column(String(40), nullable=False)
+    source = Column(String(64))
+    conversation_id = Column(String(200))
+    at = Column(DateTime, nullable=False, default=utcnow)
+    succeeded = Column(Boolean, nullable=False)
+    __table_args__ = (Index("ix_status_checks_number_at", "ticket_number", "at"),
+                      Index("ix_status_checks_source_at", "source", "at"))
 
 
 class AuditEntry(Base):
@@ -173,6 +226,10 @@ class Notification(Base):
 
     __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
 
+    @validates("note")
+    def _note(self, _key, value):
+        return _at_most(limits.NOTE, "说明", value)
+
 
 class Survey(Base):
     """The satisfaction survey of one resolution of a ticket (a reopened ticket resolved again gets
@@ -193,6 +250,10 @@ class Survey(Base):
     recorded_by = Column(String(200))
 
     ticket = relationship(Ticket)
+
+    @validates("comment")
+    def _comment(self, _key, value):
+        return _at_most(limits.COMMENT, "意见", value)
 
     __table_args__ = (
         Index("ix_surveys_status_created", "status", "created_at"),

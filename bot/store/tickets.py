@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import limits
+from bot.parsing import PHOTO_PATH, find_phone
 from bot.store import states
 from bot.store.numbering import next_number
 from bot.store.schema import Ticket, TicketEvent, utcnow
@@ -34,10 +37,60 @@ class NewReport:
     actor: str = "resident"
 
 
+class InvalidReport(ValueError):
+    """A report the store refuses, whoever sent it: the message says what is wrong, for the resident."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOO_LONG = "{what}太长了，请控制在 {limit} 个字以内"
+
+
+def _check_length(field: str, what: str, value: Optional[str], limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidReport(field, _TOO_LONG.format(what=what, limit=limit))
+
+
+def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
+    """The store's own check of every value of a report, however it arrived (chat, console, API or
+    a forged request): lengths, urgency, confidence, phone, photo, channel. An unknown category is
+    not refused: it goes to "other" (triage)."""
+    if not (report.submission_key or "").strip():
+        raise InvalidReport("submission_key", "缺少提交编号")
+    _check_length("submission_key", "提交编号", report.submission_key, 2 * limits.CONVERSATION_ID)
+    _check_length("conversation_id", "对话编号", report.conversation_id, limits.CONVERSATION_ID)
+    if not (report.description or "").strip():
+        raise InvalidReport("description", "请说一说遇到了什么问题")
+    _check_length("description", "问题描述", report.description, limits.DESCRIPTION)
+    _check_length("location", "地点", report.location, limits.LOCATION)
+    _check_length("detail", "补充说明", report.detail, limits.DETAIL)
+    if report.urgency not in taxonomy.urgency_names:
+        raise InvalidReport("urgency", "紧急程度不对")
+    for field, confidence in (("category_confidence", report.category_confidence),
+                              ("urgency_confidence", report.urgency_confidence)):
+        if confidence is not None and not 0.0 <= confidence <= 1.0:
+            raise InvalidReport(field, "置信度应在 0 到 1 之间")
+    if report.phone is not None:
+        found = find_phone(report.phone)
+        if len(report.phone) > limits.PHONE or found is None or found.value != report.phone:
+            raise InvalidReport("phone", "电话号码不对")
+    if report.photo_url is not None and not PHOTO_PATH.match(report.photo_url):
+        raise InvalidReport("photo_url", "照片不是本系统上传的")
+    if len(report.channel or "") > limits.CHANNEL or not _CHANNEL.match(report.channel or ""):
+        raise InvalidReport("channel", "来源渠道不对")
+    if report.script not in (None, "simplified", "traditional"):
+        raise InvalidReport("script", "文字类型不对")
+    _check_length("actor", "登记人", report.actor, 200)
+
+
 def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
                   now: Optional[dt.datetime] = None) -> tuple[Ticket, bool]:
     """Create the ticket of a confirmed report, or return the one already created for the same
-    submission key. Returns (ticket, created)."""
+    submission key. Returns (ticket, created). Raises InvalidReport for values the store refuses."""
+    check_report(report, taxonomy)
     existing = find_by_submission_key(session, report.submission_key)
     if existing is not None:
         return existing, False
@@ -70,8 +123,8 @@ def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
         with session.begin_nested():
             session.add(ticket)
             session.flush()
-            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=report.actor,
-                                    from_status=None, to_status=states.SUBMITTED, note="收到反映"))
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=report.actor, from_status=None,
+                                    to_status=states.SUBMITTED, note="收到反映", kind="status"))
             session.flush()
     except IntegrityError:
         # The same submission was committed by a concurrent retry in the meantime.
@@ -111,13 +164,9 @@ def transition(session: Session, ticket: Ticket, target: str, actor: str, note: 
     states.check(ticket.status, target, note)
     now = now or utcnow()
     entry = TicketEvent(ticket_id=ticket.id, at=now, actor=actor, from_status=ticket.status,
-                        to_status=target, note=note or None)
+                        to_status=target, note=note or None, kind="status")
     ticket.status = target
     ticket.updated_at = now
     session.add(entry)
     session.flush()
     return entry
-
-
-def last_update(ticket: Ticket) -> Optional[TicketEvent]:
-    return ticket.events[-1] if ticket.events else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Optional
 
-from bot import taxonomy
+from bot import limits, taxonomy
 from bot.parsing import find_phone
 from bot.staff import audit
 from bot.store.db import session_scope
 from bot.store.schema import User
-from bot.store.tickets import NewReport, create_ticket
+from bot.store.tickets import InvalidReport, NewReport, create_ticket
 from bot.textnorm import clean_user_text, detect_script, meaningful
 from bot.web.staff.classify import classify
 
@@ -46,12 +46,15 @@ async def file_for_resident(database_url: Optional[str], user: User, fields: dic
         raise FilingError("自动分类暂时不可用，请手动选择类别")
     report = NewReport(
         submission_key=f"staff:{user.username}:{uuid.uuid4().hex}", conversation_id=None,
-        description=clean_user_text(values["description"]), category_id=category,
+        description=clean_user_text(values["description"], limits.MESSAGE), category_id=category,
         urgency=understood["urgency"] if understood else "normal", category_confidence=confidence,
         location=values["location"] or None, phone=phone.value if phone else None,
         script=detect_script(values["description"]), channel=values["channel"], actor=f"{user.role}:{user.username}",
     )
     with session_scope(database_url) as db:
-        ticket, _ = create_ticket(db, report, tax)
+        try:
+            ticket, _ = create_ticket(db, report, tax)
+        except InvalidReport as refused:
+            raise FilingError(str(refused)) from refused
         audit.record(db, user.username, "file_on_behalf", ticket.id, addr, channel=values["channel"])
         return ticket.number
