@@ -1,8 +1,9 @@
 """Answering "how is my problem going": this conversation's tickets, or one ticket of another
-conversation after the phone's last four digits match. Nothing is revealed otherwise."""
+conversation after the phone's last four digits match. Nothing is revealed otherwise, and failed
+tries are counted in the store (bot/store/status_checks.py), not in the conversation."""
 from __future__ import annotations
 
-from typing import Text
+from typing import Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
@@ -10,13 +11,15 @@ from rasa_sdk.events import SlotSet
 from bot.actions import backend
 from bot.actions.survey import resume_waiting_survey
 from bot.actions.understanding import entity_value
+from bot.channels import SOURCE_KEY
 from bot.parsing import looks_like_ticket_number
+from bot.store.status_checks import TooManyTries
 
-MAX_FAILED_CHECKS = 3
 
-
-def _failed_checks(tracker) -> int:
-    return int(tracker.get_slot("status_failed_checks") or 0)
+def _source(tracker) -> Optional[str]:
+    """The network address the message came from, as the channel saw it (None where unknown)."""
+    source = ((tracker.latest_message or {}).get("metadata") or {}).get(SOURCE_KEY)
+    return source if isinstance(source, str) and source else None
 
 
 class ActionCheckStatus(Action):
@@ -44,7 +47,7 @@ class ActionCheckStatus(Action):
         if tracker.active_loop.get("name") in ("report_form", "survey_form"):
             dispatcher.utter_message(response="utter_status_later")
             return reset
-        if _failed_checks(tracker) >= MAX_FAILED_CHECKS:
+        if backend.phone_check_locked(number, _source(tracker)):
             dispatcher.utter_message(response="utter_status_too_many_attempts")
             return reset
         # Unknown or somebody else's: the same question either way, so nothing is revealed.
@@ -62,12 +65,13 @@ class ActionVerifyStatus(Action):
         if not number or not last4:
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return events
-        if _failed_checks(tracker) >= MAX_FAILED_CHECKS:
+        try:
+            summary = backend.ticket_summary_if_phone_matches(number, last4, tracker.sender_id, _source(tracker))
+        except TooManyTries:
             dispatcher.utter_message(response="utter_status_too_many_attempts")
-            return events
-        summary = backend.ticket_summary_if_phone_matches(number, last4)
+            return events + resume_waiting_survey(tracker)
         if summary is None:
             dispatcher.utter_message(response="utter_status_not_found")
-            return events + [SlotSet("status_failed_checks", _failed_checks(tracker) + 1)] + resume_waiting_survey(tracker)
+            return events + resume_waiting_survey(tracker)
         dispatcher.utter_message(response="utter_status_one", ticket_list=summary)
         return events + resume_waiting_survey(tracker)
