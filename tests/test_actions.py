@@ -238,7 +238,6 @@ async def test_another_conversations_ticket_needs_the_phone_digits(sqlite_url):
     wrong = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "0000"})
     dispatcher, events = await run(ActionVerifyStatus(), wrong)
     assert responses(dispatcher) == ["utter_status_not_found"]
-    assert slot_events(events)["status_failed_checks"] == 1
 
     right = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "5678"})
     dispatcher, _ = await run(ActionVerifyStatus(), right)
@@ -263,12 +262,37 @@ async def test_anonymous_tickets_cannot_be_read_from_elsewhere(sqlite_url):
     assert responses(dispatcher) == ["utter_status_not_found"]
 
 
-async def test_guessing_stops_after_three_failures(sqlite_url):
-    number = await file_ticket("alice")
-    tracker = make_tracker(sender="bob", slots={"status_ticket_number": number, "status_phone_last4": "5678",
-                                                "status_failed_checks": 3})
+async def guess(number, digits, sender, source=None):
+    tracker = make_tracker(sender=sender, slots={"status_ticket_number": number, "status_phone_last4": digits},
+                           metadata={"source": source} if source else None)
     dispatcher, _ = await run(ActionVerifyStatus(), tracker)
-    assert responses(dispatcher) == ["utter_status_too_many_attempts"]
+    return responses(dispatcher)
+
+
+async def test_guessing_a_ticket_is_counted_in_the_store_whatever_the_conversation(sqlite_url):
+    """The attack: a fresh sender id (or /restart) for every guess. After five failures the ticket
+    is locked, even for the right digits; an unknown number locks exactly the same way."""
+    number = await file_ticket("alice", phone="13812345678")
+    for target in (number, "MS-20200101-9999"):
+        answers = [await guess(target, f"{i:04d}", sender=f"mallory-{target}-{i}") for i in range(5)]
+        assert answers == [["utter_status_not_found"]] * 5
+        assert await guess(target, "5678", sender=f"mallory-{target}-last") == ["utter_status_too_many_attempts"]
+    asked = make_tracker(sender="mallory-new", intent="check_status", text=f"查一下{number}",
+                         entities=[{"entity": "ticket_number", "value": number}])
+    dispatcher, _ = await run(ActionCheckStatus(), asked)
+    assert responses(dispatcher) == ["utter_status_too_many_attempts"]  # told before typing digits
+    mine = make_tracker(sender="alice", intent="check_status", text=f"查一下{number}",
+                        entities=[{"entity": "ticket_number", "value": number}])
+    dispatcher, _ = await run(ActionCheckStatus(), mine)
+    assert responses(dispatcher) == ["utter_status_one"]  # the resident's own conversation still sees it
+
+
+async def test_one_source_guessing_many_tickets_is_stopped(sqlite_url):
+    numbers = [await file_ticket(f"r{i}", phone="13812345678") for i in range(11)]
+    for i, number in enumerate(numbers[:10]):
+        assert await guess(number, "0000", sender=f"m{i}", source="203.0.113.9") == ["utter_status_not_found"]
+    assert await guess(numbers[10], "5678", sender="m10", source="203.0.113.9") == ["utter_status_too_many_attempts"]
+    assert await guess(numbers[10], "5678", sender="r10-phone", source="198.51.100.7") == ["utter_status_one"]
 
 
 async def test_malformed_ticket_number_gets_the_format_explained(sqlite_url):
@@ -282,3 +306,51 @@ def test_last_four_digits_in_any_width():
     assert validator.validate_status_phone_last4("尾号５６７８", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": "5678"}
     assert validator.validate_status_phone_last4("不知道", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": None}
     assert responses(dispatcher) == ["utter_status_last4_invalid"]
+
+
+async def test_internal_notes_never_reach_the_resident(sqlite_url):
+    """A department's internal note, a dispatch note and a return reason stay inside: the status
+    answer and the updates show only what staff send the resident (replies, results, reasons)."""
+    from bot.actions import backend
+    from bot.staff import accounts, workflow
+    from bot.store.tickets import find_by_number
+
+    number = await file_ticket("alice")
+    secrets = ["仅供内部：居民多次投诉，注意保密", "内部派单说明：先别回复", "退单：不归我们管，内部协调中"]
+    with session_scope(sqlite_url) as db:
+        staff = accounts.create_user(db, "disp", "long-enough-pw", "dispatcher")
+        ticket = find_by_number(db, number)
+        workflow.dispatch(db, staff, ticket, "housing", note=secrets[1])
+        workflow.add_note(db, staff, ticket, secrets[0])
+        workflow.return_ticket(db, staff, ticket, secrets[2])
+        workflow.dispatch(db, staff, ticket, "housing")
+        workflow.add_note(db, staff, ticket, secrets[0])
+
+    def seen_by_alice():
+        return CollectingDispatcher(), make_tracker(sender="alice", intent="check_status", text="我的问题处理得怎么样了")
+
+    dispatcher, tracker = seen_by_alice()
+    await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)
+    answer = dispatcher.messages[0]["ticket_list"]
+    updates = " ".join(u.note for u in backend.updates_for("alice"))
+    assert "已派单" in answer
+    for secret in secrets:
+        assert secret not in answer and secret not in updates
+
+    with session_scope(sqlite_url) as db:
+        ticket = find_by_number(db, number)
+        workflow.reply(db, staff, ticket, "已联系物业，明天上门查看")
+    dispatcher, tracker = seen_by_alice()
+    await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)
+    assert "答复：已联系物业，明天上门查看" in dispatcher.messages[0]["ticket_list"]
+    with session_scope(sqlite_url) as db:
+        ticket = find_by_number(db, number)
+        workflow.start(db, staff, ticket)
+        workflow.add_note(db, staff, ticket, secrets[0])
+        workflow.resolve(db, staff, ticket, "已更换楼道灯")
+        workflow.add_note(db, staff, ticket, secrets[0])
+    dispatcher, tracker = seen_by_alice()
+    await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)
+    answer = dispatcher.messages[0]["ticket_list"]
+    assert "已办结：已更换楼道灯" in answer and secrets[0] not in answer
+    assert [u.note for u in backend.updates_for("alice")][-1] == "已更换楼道灯"

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from bot import taxonomy
-from bot.parsing import mask_phones_in, phone_last4
+from bot.parsing import mask_phones_in
 from bot.ratings import Rating
-from bot.store import outbox, states, surveys
+from bot.store import outbox, states, status_checks, surveys
 from bot.store.db import session_scope
 from bot.store.schema import Notification
-from bot.store.tickets import NewReport, create_ticket, find_by_number, last_update, tickets_of_conversation
+from bot.store.tickets import NewReport, create_ticket, find_by_number, tickets_of_conversation
 from bot.store.workdays import local_today, local_zone
 
 logger = logging.getLogger(__name__)
@@ -27,12 +27,12 @@ def submit(report: NewReport) -> tuple[str, str, str, bool]:
 
 
 def _describe(ticket) -> str:
-    entry = last_update(ticket)
+    seen = outbox.last_seen_by_resident(ticket)  # never an internal note
     updated = ""
-    if entry is not None:
+    if seen is not None:
+        entry, line = seen
         local = entry.at.replace(tzinfo=dt.timezone.utc).astimezone(local_zone())
-        note = f"（{entry.note}）" if entry.note else ""
-        updated = f"｜最近更新 {local:%m-%d %H:%M}{note}"
+        updated = f"｜最近更新 {local:%m-%d %H:%M}（{mask_phones_in(line)}）"
     overdue = "，已超期" if ticket.status in states.OPEN and ticket.deadline < local_today() else ""
     text = mask_phones_in(ticket.description)
     text = text if len(text) <= 30 else text[:30] + "…"
@@ -56,12 +56,17 @@ def ticket_summary_if_owned(number: str, conversation_id: str) -> Optional[str]:
     return None
 
 
-def ticket_summary_if_phone_matches(number: str, last4: str) -> Optional[str]:
+def phone_check_locked(number: str, source: Optional[str]) -> bool:
     with session_scope() as session:
-        ticket = find_by_number(session, number)
-        if ticket is not None and ticket.phone and phone_last4(ticket.phone) == last4:
-            return _describe(ticket)
-    return None
+        return status_checks.locked(session, number, source)
+
+
+def ticket_summary_if_phone_matches(number: str, last4: str, conversation_id: str,
+                                    source: Optional[str]) -> Optional[str]:
+    """The ticket's summary when the digits match; None otherwise. Raises TooManyTries."""
+    with session_scope() as session:
+        ticket = status_checks.verify(session, number, last4, conversation_id, source)
+        return _describe(ticket) if ticket is not None else None
 
 
 @dataclass(frozen=True)

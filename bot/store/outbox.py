@@ -4,13 +4,13 @@ died mid-way is taken over; the action that shows the message skips one the resi
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.store import states
-from bot.store.schema import Notification, Ticket, utcnow
+from bot.store.schema import Notification, Ticket, TicketEvent, utcnow
 
 PENDING = "pending"
 SENDING = "sending"
@@ -24,8 +24,38 @@ VIA_LABELS = {"push": "推送", "next_message": "对话中告知"}
 # Status changes the resident is told of; `returned` is between departments and not told.
 NOTIFIED_STATES = frozenset({states.DISPATCHED, states.IN_PROGRESS, states.RESOLVED, states.REJECTED,
                              states.DUPLICATE})
+# The changes whose note is written for the resident (what was done, why not, into which ticket);
+# the note of any other change, and internal notes, are for staff only.
+NOTE_TOLD = frozenset({states.RESOLVED, states.REJECTED, states.DUPLICATE})
+# Changes the resident may see in their status answer besides those pushed to them.
+SEEN_STATES = NOTIFIED_STATES | {states.SUBMITTED, states.REOPENED, states.CLOSED}
 REPLY = "reply"
 SURVEY_REMINDER = "survey_reminder"
+
+
+def told_note(target: str, note: Optional[str]) -> Optional[str]:
+    """The part of a change's note the resident is told (None: staff only)."""
+    return (note or None) if target in NOTE_TOLD else None
+
+
+def resident_line(event: TicketEvent) -> Optional[str]:
+    """How a history line reads to the resident; None for the lines only staff may see (internal
+    notes, returns between departments, corrections, the overdue mark)."""
+    if event.kind == "reply":
+        return event.note
+    if event.kind != "status" or event.from_status == event.to_status or event.to_status not in SEEN_STATES:
+        return None
+    label = states.LABELS.get(event.to_status, event.to_status)
+    note = told_note(event.to_status, event.note)
+    return f"{label}：{note}" if note else label
+
+
+def last_seen_by_resident(ticket: Ticket) -> Optional[Tuple[TicketEvent, str]]:
+    for event in reversed(ticket.events):
+        line = resident_line(event)
+        if line is not None:
+            return event, line
+    return None
 
 MAX_PUSH_ATTEMPTS = 6
 CLAIM_SECONDS = 60

@@ -23,6 +23,7 @@ def note_overdue(session: Session, now: Optional[dt.datetime] = None) -> int:
     for ticket in due:
         ticket.overdue_noted_at = now
         session.add(TicketEvent(ticket_id=ticket.id, at=now, actor="system", from_status=ticket.status,
-                                to_status=ticket.status, note=f"已超过办理时限（{ticket.deadline.isoformat()}）"))
+                                to_status=ticket.status, note=f"已超过办理时限（{ticket.deadline.isoformat()}）",
+                                kind="note"))
     session.flush()
     return len(due)
