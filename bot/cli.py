@@ -99,6 +99,85 @@ def staff_add_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve as serve_part
+
+    serve_part(args.part, args.host, args.port)
+    return 0
+
+
+def staff_deactivate(args: argparse.Namespace) -> int:
+    from bot.staff import accounts, audit
+    from bot.store.db import session_scope
+
+    try:
+        with session_scope() as session:
+            accounts.deactivate(session, args.name)
+            audit.record(session, "cli", "deactivate_user", user=args.name)
+    except accounts.AccountError as error:
+        print(f"not deactivated: {error}", file=sys.stderr)
+        return 2
+    print(f"deactivated {args.name}: signed out everywhere, API tokens revoked")
+    return 0
+
+
+def staff_set_password(args: argparse.Namespace) -> int:
+    from bot.staff import accounts, audit
+    from bot.store.db import session_scope
+
+    generated = sys.stdin.isatty() or args.generate
+    password = accounts.generate_password() if generated else sys.stdin.readline().rstrip("\n")
+    try:
+        with session_scope() as session:
+            user = accounts.find_user(session, args.name)
+            if user is None:
+                raise accounts.AccountError(f"没有这个用户：{args.name}")
+            accounts.change_password(session, user, password)
+            audit.record(session, "cli", "set_password", user=args.name)
+    except accounts.AccountError as error:
+        print(f"not changed: {error}", file=sys.stderr)
+        return 2
+    print(f"password of {args.name} changed; signed out everywhere")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+def staff_tokens(args: argparse.Namespace) -> int:
+    from bot.staff import accounts
+    from bot.store.db import session_scope
+
+    try:
+        with session_scope() as session:
+            for token in accounts.tokens_of(session, args.name):
+                print(f"{token.id}\t{token.created_at:%Y-%m-%d %H:%M}\t{token.label or ''}")
+    except accounts.AccountError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    return 0
+
+
+def staff_revoke_token(args: argparse.Namespace) -> int:
+    from bot.staff import accounts, audit
+    from bot.store.db import session_scope
+
+    if args.id is None and not args.all:
+        print("say which token (--id, see `minsheng staff tokens NAME`) or --all", file=sys.stderr)
+        return 2
+    try:
+        with session_scope() as session:
+            count = accounts.revoke_tokens(session, args.name, None if args.all else args.id)
+            audit.record(session, "cli", "revoke_token", user=args.name, id=args.id, count=count)
+    except accounts.AccountError as error:
+        print(f"not revoked: {error}", file=sys.stderr)
+        return 2
+    if not count:
+        print("no such token", file=sys.stderr)
+        return 2
+    print(f"revoked {count} API token(s) of {args.name}")
+    return 0
+
+
 def run(_args: argparse.Namespace) -> int:
     from bot.launcher import run as launch
 
@@ -133,8 +212,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_token.add_argument("name")
     add_token.add_argument("--label", help="what the token is for")
     add_token.set_defaults(handler=staff_add_token)
+    tokens = staff.add_parser("tokens", help="list a user's API tokens (id, created, label)")
+    tokens.add_argument("name")
+    tokens.set_defaults(handler=staff_tokens)
+    revoke = staff.add_parser("revoke-token", help="revoke one API token of a user (--id) or all (--all)")
+    revoke.add_argument("name")
+    revoke.add_argument("--id", type=int)
+    revoke.add_argument("--all", action="store_true")
+    revoke.set_defaults(handler=staff_revoke_token)
+    deactivate = staff.add_parser("deactivate", help="stop a user logging in; ends their sessions and API tokens")
+    deactivate.add_argument("name")
+    deactivate.set_defaults(handler=staff_deactivate)
+    set_password = staff.add_parser("set-password", help="a new password (stdin, or generated at a terminal); "
+                                                         "ends the user's sessions")
+    set_password.add_argument("name")
+    set_password.add_argument("--generate", action="store_true")
+    set_password.set_defaults(handler=staff_set_password)
 
     commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
+    serve_part = commands.add_parser("serve", help="run one process of the product (for a process supervisor)")
+    serve_part.add_argument("part", choices=["rasa", "actions", "web"])
+    serve_part.add_argument("--host", help="interface to listen on (default MINSHENG_<PART>_HOST or 127.0.0.1)")
+    serve_part.add_argument("--port", type=int, help="port (default MINSHENG_<PART>_PORT)")
+    serve_part.set_defaults(handler=serve)
     return parser
 
 

@@ -23,13 +23,58 @@ def test_passwords_are_hashed_and_checked(database_url):
         assert accounts.authenticate(db, "nobody", "x") is None
 
 
-def test_repeated_failures_lock_the_name(database_url):
+def test_guessing_slows_down_the_guesser_without_locking_the_user_out(database_url):
+    """The attack: wrong passwords for a real name from one address. That address must wait
+    before trying that name again (longer each time); the user at their own desk logs in."""
+    attacker, desk = "203.0.113.5", "198.51.100.1"
     with session_scope(database_url) as db:
-        accounts.create_user(db, "li", "correct-horse", "dispatcher")
-        for _ in range(accounts.MAX_FAILURES):
-            assert accounts.authenticate(db, "li", "guess") is None
-        with pytest.raises(accounts.AccountError):
-            accounts.authenticate(db, "li", "correct-horse")
+        user = accounts.create_user(db, "li", "correct-horse", "dispatcher")
+        for _ in range(accounts.FREE_FAILURES):
+            assert accounts.authenticate(db, "li", "guess", attacker) is None
+        with pytest.raises(accounts.TooManyFailures):
+            accounts.authenticate(db, "li", "correct-horse", attacker)  # even the right password waits
+        assert accounts.authenticate(db, "li", "correct-horse", desk).id == user.id
+        for _ in range(accounts.FREE_FAILURES):  # an unknown name is throttled exactly alike
+            assert accounts.authenticate(db, "no-such-user", "guess", attacker) is None
+        with pytest.raises(accounts.TooManyFailures):
+            accounts.authenticate(db, "no-such-user", "guess", attacker)
+
+
+def test_the_wait_doubles_up_to_a_quarter_of_an_hour(database_url):
+    import datetime as dt
+
+    from bot.store.schema import LoginFailure
+
+    start = dt.datetime(2026, 11, 26, 8, 0, 0)
+    with session_scope(database_url) as db:
+        waits = []
+        for failures in range(1, 16):
+            db.add(LoginFailure(username="li", remote_addr="203.0.113.5", at=start))
+            db.flush()
+            waits.append(accounts.wait_needed(db, "li", "203.0.113.5", now=start))
+        assert waits[:3] == [0, 0, 1] and waits[3:6] == [2, 4, 8] and waits[-1] == 15 * 60
+        assert accounts.wait_needed(db, "li", "198.51.100.1", now=start) == 0
+        assert accounts.wait_needed(db, "li", "203.0.113.5", now=start + dt.timedelta(minutes=16)) == 0
+
+
+def test_an_unknown_name_costs_the_same_as_a_wrong_password(database_url):
+    """No timing oracle: both run one argon2 check (median of five tries each, other addresses)."""
+    import statistics
+    import time
+
+    def median_seconds(name):
+        times = []
+        for i in range(5):
+            with session_scope(database_url) as db:
+                started = time.perf_counter()
+                assert accounts.authenticate(db, name, "wrong-password", f"192.0.2.{i}{len(name)}") is None
+                times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    with session_scope(database_url) as db:
+        accounts.create_user(db, "real", "correct-horse", "dispatcher")
+    real, unknown = median_seconds("real"), median_seconds("nobody-by-this-name")
+    assert unknown > 0.5 * real, (unknown, real)
 
 
 @pytest.mark.parametrize("name, password, role, department", [

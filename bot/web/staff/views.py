@@ -1,7 +1,9 @@
 """Pages of the staff console."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import urllib.parse
 
 import aiohttp_jinja2
@@ -9,23 +11,21 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from bot import taxonomy
-from bot.parsing import mask_phone
 from bot.staff import accounts, audit, permissions, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
 from bot.ratings import LEVELS
 from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
-from bot.store.schema import Department, Ticket
+from bot.store.schema import Department, Ticket, User
 from bot.store.tickets import find_by_number
 from bot.store.workdays import local_today, local_zone
 from bot.web.staff import exports, filing
 from bot.web.staff.queue import QueueFilter, search
 from bot.web.staff.security import (
-    USER_KEY, check_csrf, csrf_token, current_user, database_url_of, login_required, remote_addr,
+    SESSION_KEY, check_csrf, csrf_token, current_user, database_url_of, login_required, remote_addr, session_token,
 )
 
 routes = web.RouteTableDef()
-PHONE_ROLES = {"dispatcher", "department", "admin"}
 NOTIFICATION_KINDS = {"dispatched": "已派单", "in_progress": "开始办理", "resolved": "办结及满意度调查",
                       "rejected": "不予受理", "duplicate": "并单", "reply": "答复", "survey_reminder": "评价提醒"}
 
@@ -49,39 +49,92 @@ async def login_form(request: web.Request):
     return {"csrf_token": await csrf_token(request), "next": safe_next(request.query.get("next", "")), "error": ""}
 
 
+MAX_PASSWORD = 1024  # argon2 is given nothing longer
+
+
+def _log_in(database_url, username: str, password: str, addr: str):
+    """(session token, None) or (None, (status, message)); argon2 runs here, off the event loop."""
+    with session_scope(database_url) as db:
+        try:
+            user = accounts.authenticate(db, username[:80], password[:MAX_PASSWORD], addr)
+        except accounts.TooManyFailures as waiting:
+            return None, (429, str(waiting))
+        if user is None:
+            return None, (401, "用户名或密码不对")
+        audit.record(db, user.username, "login", remote_addr=addr)
+        return accounts.start_session(db, user, addr), None
+
+
 @routes.post("/staff/login")
 async def login(request: web.Request):
     form = await request.post()
     await check_csrf(request, form)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-    error = ""
-    with session_scope(database_url_of(request)) as db:
-        try:
-            user = accounts.authenticate(db, username, password, remote_addr(request))
-        except accounts.AccountError as refused:
-            user, error = None, str(refused)
-        if user is not None:
-            audit.record(db, user.username, "login", remote_addr=remote_addr(request))
-            user_id = user.id
-    if user is None:
+    token, refused = await asyncio.to_thread(_log_in, database_url_of(request), username, password,
+                                             remote_addr(request))
+    if token is None:
+        status, error = refused
         context = {"csrf_token": await csrf_token(request), "next": safe_next(str(form.get("next", ""))),
-                   "error": error or "用户名或密码不对"}
-        return aiohttp_jinja2.render_template("staff/login.html", request, context, status=401)
+                   "error": error}
+        return aiohttp_jinja2.render_template("staff/login.html", request, context, status=status)
     session = await new_session(request)  # a fresh session on login: no fixation
-    session[USER_KEY] = user_id
+    session[SESSION_KEY] = token
     raise web.HTTPFound(safe_next(str(form.get("next", ""))))
 
 
 @routes.post("/staff/logout")
 async def logout(request: web.Request):
+    """Ends the session in the store: a saved copy of the cookie no longer works."""
     form = await request.post()
     await check_csrf(request, form)
-    user = await current_user(request)
-    if user is not None:
-        with session_scope(database_url_of(request)) as db:
+    user, token = await current_user(request), await session_token(request)
+    with session_scope(database_url_of(request)) as db:
+        if token is not None:
+            accounts.end_session(db, token)
+        if user is not None:
             audit.record(db, user.username, "logout", remote_addr=remote_addr(request))
     (await get_session(request)).invalidate()
     raise web.HTTPFound("/staff/login")
+
+
+@routes.get("/staff/password")
+@login_required
+@aiohttp_jinja2.template("staff/password.html")
+async def password_form(request: web.Request):
+    return await page_context(request, error="", done=request.query.get("msg") == "done")
+
+
+def _change_password(database_url, user_id: int, current: str, new: str, repeated: str, keep: str, addr: str) -> str:
+    """"" when changed, else what is wrong; every other session of the user ends."""
+    with session_scope(database_url) as db:
+        user = db.get(User, user_id)
+        if not accounts.check_password(user, current[:MAX_PASSWORD]):
+            return "当前密码不对"
+        if new != repeated:
+            return "两次输入的新密码不一样"
+        if len(new) > MAX_PASSWORD:
+            return "新密码太长了"
+        try:
+            accounts.change_password(db, user, new, keep_session=keep)
+        except accounts.AccountError as refused:
+            return str(refused)
+        audit.record(db, user.username, "change_password", remote_addr=addr)
+        return ""
+
+
+@routes.post("/staff/password")
+@login_required
+async def change_password(request: web.Request):
+    form = await request.post()
+    await check_csrf(request, form)
+    error = await asyncio.to_thread(
+        _change_password, database_url_of(request), request["user"].id, str(form.get("current", "")),
+        str(form.get("new", "")), str(form.get("repeated", "")), await session_token(request) or "",
+        remote_addr(request))
+    if error:
+        context = await page_context(request, error=error, done=False)
+        return aiohttp_jinja2.render_template("staff/password.html", request, context, status=400)
+    raise web.HTTPSeeOther("/staff/password?msg=done")
 
 
 @routes.get("/staff/")
@@ -92,7 +145,7 @@ async def queue(request: web.Request):
     with session_scope(database_url_of(request)) as db:
         found = search(db, request["user"], wanted)
         departments = {d.id: d.name for d in db.query(Department).all()}
-        rows = [row_view(t, departments) for t in found.tickets]
+        rows = [row_view(request["user"], t, departments) for t in found.tickets]
     query = {k: v for k, v in request.query.items() if k != "page"}
     return await page_context(request, rows=rows, found=found, wanted=wanted, departments=departments,
                               query_string=urllib.parse.urlencode(query))
@@ -102,9 +155,10 @@ def local_time(utc: dt.datetime) -> str:
     return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def row_view(ticket: Ticket, departments: dict) -> dict:
+def row_view(user: User, ticket: Ticket, departments: dict) -> dict:
     overdue = ticket.status in states.OPEN and ticket.deadline < local_today()
-    return {"number": ticket.number, "description": ticket.description[:60], "status": ticket.status,
+    return {"number": ticket.number, "description": permissions.shown_text(user, ticket.description)[:60],
+            "status": ticket.status,
             "category": ticket.category_id, "urgency": ticket.urgency, "department": departments.get(ticket.lead_department_id),
             "deadline": ticket.deadline.isoformat(), "overdue": overdue, "created_at": ticket.created_at,
             "flagged": ticket.flagged}
@@ -126,16 +180,17 @@ async def ticket_page(request: web.Request):
     with session_scope(database_url_of(request)) as db:
         ticket = load_visible(db, request)
         departments = {d.id: d.name for d in db.query(Department).all()}
+        shown = functools.partial(permissions.shown_text, user)
         view = {
-            "number": ticket.number, "description": ticket.description, "status": ticket.status,
+            "number": ticket.number, "description": shown(ticket.description), "status": ticket.status,
             "category": ticket.category_id, "category_confidence": ticket.category_confidence,
-            "urgency": ticket.urgency, "location": ticket.location, "detail": ticket.detail,
+            "urgency": ticket.urgency, "location": shown(ticket.location), "detail": shown(ticket.detail),
             "photo_url": ticket.photo_url, "channel": ticket.channel, "deadline": ticket.deadline.isoformat(),
-            "phone": (ticket.phone if user.role in PHONE_ROLES else mask_phone(ticket.phone)) if ticket.phone else "匿名",
+            "phone": permissions.shown_phone(user, ticket.phone) or "匿名",
             "lead": departments.get(ticket.lead_department_id), "assisting": [d.name for d in ticket.assisting],
             "overdue": ticket.status in states.OPEN and ticket.deadline < local_today(),
-            "history": [{"at": local_time(e.at), "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
-                        for e in ticket.events],
+            "history": [{"at": local_time(e.at), "actor": e.actor, "from": e.from_status, "to": e.to_status,
+                         "note": shown(e.note)} for e in ticket.events],
             "flagged": ticket.flagged,
             "notifications": [
                 {"created_at": local_time(n.created_at), "kind": n.kind, "status": outbox.STATUS_LABELS.get(n.status, n.status),
@@ -145,7 +200,7 @@ async def ticket_page(request: web.Request):
                 for n in outbox.of_ticket(db, ticket.id)],
             "surveys": [
                 {"created_at": local_time(v.created_at), "status": surveys.STATUS_LABELS.get(v.status, v.status),
-                 "rating": LEVELS.get(v.rating) if v.rating else "", "comment": v.comment or "",
+                 "rating": LEVELS.get(v.rating) if v.rating else "", "comment": shown(v.comment) or "",
                  "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
                 for v in surveys.of_ticket(db, ticket.id)],
             "survey_open": surveys.awaiting_verdict(db, ticket) is not None,
@@ -254,6 +309,8 @@ async def inspection(request: web.Request):
     period = statistics.Period.parse(request.query.get("period") or f"{today:%Y-%m}-{1 if today.day <= 15 else 2}")
     with session_scope(database_url_of(request)) as db:
         overdue = statistics.overdue_open(db)
+    for ticket in overdue:
+        ticket.description = permissions.shown_text(request["user"], ticket.description)[:60]
     by_department: dict = {}
     for ticket in overdue:
         by_department.setdefault(ticket.department_id, []).append(ticket)
