@@ -98,12 +98,14 @@ async def test_filing_through_the_api(client, tokens, monkeypatch):
 async def test_a_phone_follow_up_through_the_api_closes_a_satisfied_ticket(client, tokens):
     number = tokens["number"]
     await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["disp"]), json={"lead": "transport"})
-    early = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["roads"]), json={"rating": "4"})
+    early = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["disp"]), json={"rating": "4"})
     assert early.status == 409  # nothing resolved yet, nothing to rate
     await client.post(f"/api/v1/tickets/{number}/resolve", headers=bearer(tokens["roads"]), json={"note": "灯已修好"})
-    wrong = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["roads"]), json={"rating": "9"})
+    own = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["roads"]), json={"rating": "5"})
+    assert own.status == 403  # the department does not rate its own work
+    wrong = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["disp"]), json={"rating": "9"})
     assert wrong.status == 409
-    response = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["roads"]),
+    response = await client.post(f"/api/v1/tickets/{number}/follow_up", headers=bearer(tokens["disp"]),
                                  json={"rating": "4", "note": "居民说亮了"})
     body = await response.json()
     assert body["status"] == "closed" and body["history"][-1]["note"] == "电话回访：满意；意见：居民说亮了"

@@ -2,10 +2,17 @@
 assisting); supervisors read everything; dispatchers and admins work every ticket."""
 from __future__ import annotations
 
+from typing import Optional
+
 from sqlalchemy import exists, or_, select
 from sqlalchemy.sql import Select
 
+from bot.parsing import mask_phone, mask_phones_in
 from bot.store.schema import Ticket, TicketAssist, User
+
+# Roles that see residents' phone numbers in full; others (supervisors) see them masked, also
+# where a resident typed one into their words.
+PHONE_ROLES = frozenset({"dispatcher", "department", "admin"})
 
 # action -> roles that may take it
 ACTIONS = {
@@ -18,7 +25,9 @@ ACTIONS = {
     "resolve": {"department", "dispatcher", "admin"},
     "note": {"department", "dispatcher", "supervisor", "admin"},
     "reply": {"department", "dispatcher", "admin"},
-    "follow_up": {"department", "dispatcher", "admin"},
+    # A department does not record how residents rated its own work: the phone follow-up (电话回访)
+    # is for the dispatching side and the supervisors.
+    "follow_up": {"dispatcher", "supervisor", "admin"},
 }
 
 
@@ -37,6 +46,24 @@ def can_see(user: User, ticket: Ticket) -> bool:
 
 def can_do(user: User, action: str, ticket: Ticket) -> bool:
     return user.role in ACTIONS.get(action, set()) and can_see(user, ticket)
+
+
+def may_view_phone(user: User) -> bool:
+    return user.role in PHONE_ROLES
+
+
+def shown_phone(user: User, phone: Optional[str]) -> Optional[str]:
+    if not phone:
+        return phone
+    return phone if may_view_phone(user) else mask_phone(phone)
+
+
+def shown_text(user: User, text: Optional[str]) -> Optional[str]:
+    """A resident's words, a place or a note as this user may read them: phone numbers inside are
+    masked for roles that may not see phones."""
+    if not text or may_view_phone(user):
+        return text
+    return mask_phones_in(text)
 
 
 def ticket_query() -> Select:

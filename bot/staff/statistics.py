@@ -107,7 +107,7 @@ def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[Over
     today = today or local_today()
     query = (select(Ticket).where(Ticket.status.in_(states.OPEN), Ticket.deadline < today)
              .order_by(Ticket.deadline.asc(), Ticket.id.asc()))
-    return [OverdueTicket(t.number, t.description[:60], t.lead_department_id, t.deadline, (today - t.deadline).days,
+    return [OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days,
                           t.status) for t in session.execute(query).scalars()]
 
 

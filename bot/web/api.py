@@ -2,6 +2,8 @@
 (`minsheng staff add-token NAME`) and an OpenAPI document at /api/v1/openapi.json."""
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from bot.staff import accounts, permissions, workflow
@@ -48,23 +50,21 @@ async def json_object(request: web.Request) -> dict:
 
 
 def ticket_json(ticket: Ticket, user: User, full: bool = False) -> dict:
-    from bot.parsing import mask_phone
-
+    shown = functools.partial(permissions.shown_text, user)
     data = {
         "number": ticket.number, "status": ticket.status, "category": ticket.category_id,
         "urgency": ticket.urgency, "lead_department": ticket.lead_department_id,
         "assisting_departments": [d.id for d in ticket.assisting], "deadline": ticket.deadline.isoformat(),
-        "created_at": ticket.created_at.isoformat() + "Z", "description": ticket.description,
-        "location": ticket.location, "flagged": ticket.flagged,
+        "created_at": ticket.created_at.isoformat() + "Z", "description": shown(ticket.description),
+        "location": shown(ticket.location), "flagged": ticket.flagged,
     }
     if full:
-        show_phone = user.role in ("dispatcher", "department", "admin")
         data.update({
-            "detail": ticket.detail, "photo_url": ticket.photo_url, "channel": ticket.channel,
+            "detail": shown(ticket.detail), "photo_url": ticket.photo_url, "channel": ticket.channel,
             "category_confidence": ticket.category_confidence,
-            "phone": (ticket.phone if show_phone else mask_phone(ticket.phone)) if ticket.phone else None,
+            "phone": permissions.shown_phone(user, ticket.phone) or None,
             "history": [{"at": e.at.isoformat() + "Z", "actor": e.actor, "from": e.from_status, "to": e.to_status,
-                         "note": e.note} for e in ticket.events],
+                         "note": shown(e.note)} for e in ticket.events],
         })
     return data
 

@@ -1,52 +1,80 @@
-"""Photos residents attach to a report: checked to be real images, stored under var/uploads."""
+"""Photos residents attach to a report: checked to be real images of a sensible size, stored under
+var/uploads (readable by the product's user only)."""
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from pathlib import Path
 
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
-
 MAX_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 40_000_000   # a 40-megapixel phone photo; a "bomb" claims far more in a few bytes
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 VAR_DIR_KEY = web.AppKey("var_dir", Path)
 
 
+class NotAPhoto(ValueError):
+    """The upload is refused; the message says why, for the resident."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def photo_dir(var: Path) -> Path:
     path = var / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
 def image_extension(data: bytes) -> str:
-    """The file extension for real image bytes; ValueError for anything else."""
+    """The file extension for real image bytes of at most MAX_PIXELS; NotAPhoto otherwise. The size
+    is read from the header before any pixel is decoded."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise NotAPhoto(413, f"照片像素太大了（{width}×{height}），请上传 4000 万像素以内的照片")
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError("not an image") from error
+    except NotAPhoto:
+        raise
+    except Image.DecompressionBombError as error:
+        raise NotAPhoto(413, "照片像素太大了，请上传 4000 万像素以内的照片") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise NotAPhoto(415, "只能上传 JPG、PNG、WEBP 或 GIF 图片") from error
     if kind not in FORMATS:
-        raise ValueError(f"unsupported image format {kind}")
+        raise NotAPhoto(415, "只能上传 JPG、PNG、WEBP 或 GIF 图片")
     return FORMATS[kind]
 
 
 async def upload_photo(request: web.Request) -> web.Response:
-    reader = await request.multipart()
-    field = await reader.next() if reader else None
-    if field is None or field.name != "photo":
+    if not request.content_type.startswith("multipart/form-data"):
+        return web.json_response({"error": "请用表单上传照片（multipart/form-data，字段名 photo）"}, status=400)
+    try:
+        reader = await request.multipart()
+        field = await reader.next()
+    except (ValueError, AssertionError, KeyError):  # a body that is not the multipart it claims
+        return web.json_response({"error": "上传的内容不完整，请重新选择照片"}, status=400)
+    if field is None or getattr(field, "name", None) != "photo" or not hasattr(field, "read_chunk"):
         return web.json_response({"error": "请选择一张照片上传"}, status=400)
     data = bytearray()
     while chunk := await field.read_chunk(64 * 1024):
         data.extend(chunk)
         if len(data) > MAX_BYTES:
             return web.json_response({"error": "照片太大了，请上传 5MB 以内的图片"}, status=413)
+    if not data:
+        return web.json_response({"error": "照片是空的，请重新选择"}, status=400)
     try:
         extension = image_extension(bytes(data))
-    except ValueError:
-        return web.json_response({"error": "只能上传 JPG、PNG、WEBP 或 GIF 图片"}, status=415)
+    except NotAPhoto as refused:
+        return web.json_response({"error": str(refused)}, status=refused.status)
     name = f"{uuid.uuid4().hex}.{extension}"
-    (photo_dir(request.app[VAR_DIR_KEY]) / name).write_bytes(data)
+    path = photo_dir(request.app[VAR_DIR_KEY]) / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
     return web.json_response({"url": f"/photos/{name}"}, status=201)

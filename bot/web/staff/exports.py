@@ -8,10 +8,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot import taxonomy
-from bot.parsing import mask_phone
-from bot.staff.permissions import visible_tickets
+from bot.staff.permissions import shown_phone, shown_text, visible_tickets
 from bot.store import states
 from bot.store.schema import Ticket
+from bot.textnorm import fold_width
 from bot.web.staff.queue import apply_filters
 
 HEADER = ["编号", "受理时间", "内容", "类别", "紧急程度", "状态", "主办部门", "地点", "联系电话", "办理时限"]
@@ -21,18 +21,25 @@ MAX_ROWS = 100_000
 def rows(session, user, wanted):
     tax = taxonomy.load()
     query = apply_filters(visible_tickets(user, select(Ticket)), wanted).order_by(Ticket.created_at.desc()).limit(MAX_ROWS)
-    show_phone = user.role in ("dispatcher", "department", "admin")
     for t in session.execute(query).scalars():
-        yield [t.number, t.created_at.isoformat(sep=" "), t.description, tax.categories[t.category_id].name,
+        yield [t.number, t.created_at.isoformat(sep=" "), shown_text(user, t.description),
+               tax.categories[t.category_id].name,
                tax.urgency_names.get(t.urgency, t.urgency), states.LABELS.get(t.status, t.status),
                tax.departments[t.lead_department_id].name if t.lead_department_id in tax.departments else t.lead_department_id,
-               t.location or "", (t.phone if show_phone else mask_phone(t.phone)) if t.phone else "",
-               t.deadline.isoformat()]
+               shown_text(user, t.location) or "", shown_phone(user, t.phone) or "", t.deadline.isoformat()]
+
+
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def _cell(value):
-    # A cell starting with = + - @ would be run as a formula by spreadsheet programs.
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+    """A spreadsheet program runs a cell as a formula when it starts with = + - @ — also after
+    leading spaces, tabs or line breaks, and in full width (＝ ＋ － ＠); such cells get a quote."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in ("\t", "\r", "\n") or fold_width(value.lstrip(" \t\r\n\u3000"))[:1] in _FORMULA_START:
+        return "'" + value
+    return value
 
 
 def as_csv(data) -> bytes:

@@ -11,8 +11,10 @@
   var STORAGE_KEY = "minsheng.session";
   var sessionId = window.localStorage.getItem(STORAGE_KEY);
   if (!sessionId) {
-    sessionId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
-      : String(Date.now()) + Math.random().toString(16).slice(2);
+    // The conversation's id is its only key: 128 random bits (crypto.randomUUID needs HTTPS).
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    sessionId = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
     window.localStorage.setItem(STORAGE_KEY, sessionId);
   }
 
