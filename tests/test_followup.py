@@ -123,7 +123,7 @@ def test_no_answer_one_reminder_after_three_days_then_closed_as_not_rated(databa
     day = dt.timedelta(days=1)
     assert scheduler.run_due_jobs(resolved_at + 2 * day)["reminders"] == 0
     assert scheduler.run_due_jobs(resolved_at + 3 * day)["reminders"] == 1
-    assert scheduler.run_due_jobs(resolved_at + 4 * day) == {"reminders": 0, "not_rated": 0, "overdue": 0}
+    assert scheduler.run_due_jobs(resolved_at + 4 * day) == {"reminders": 0, "not_rated": 0, "overdue": 0, "forgotten": 0}
     assert scheduler.run_due_jobs(resolved_at + 6 * day)["not_rated"] == 1
     with session_scope(database_url) as db:
         ticket = find_by_number(db, number)
@@ -166,3 +166,20 @@ def test_satisfaction_response_and_reopen_rates_by_department(database_url):
         assert (row.department_id, row.surveyed, row.answered, row.satisfied, row.reopened) == ("transport", 5, 4, 3, 1)
         assert row.satisfaction_rate == 0.75 and row.response_rate == 0.8 and row.reopen_rate == 0.2
         assert statistics.badly_rated([row]) == [row]
+
+
+def test_old_login_failures_and_phone_checks_are_forgotten(database_url):
+    """Names, addresses and ticket numbers of failed attempts are kept only while they count."""
+    from bot.store.schema import LoginFailure, StaffSession, StatusCheck
+
+    now = dt.datetime(2026, 11, 26, 12, 0, 0)
+    with session_scope(database_url) as db:
+        user = accounts.create_user(db, "kept", "long-enough", "dispatcher")
+        for age in (dt.timedelta(days=31), dt.timedelta(days=2)):
+            db.add(LoginFailure(username="kept", remote_addr="203.0.113.5", at=now - age))
+            db.add(StatusCheck(ticket_number="MS-20261001-0001", source="203.0.113.5", at=now - age, succeeded=False))
+            db.add(StaffSession(token_hash=str(age.days) * 10, user_id=user.id, created_at=now - age,
+                                expires_at=now - age + dt.timedelta(hours=12)))
+    assert scheduler.run_due_jobs(now)["forgotten"] == 3
+    with session_scope(database_url) as db:
+        assert [db.query(model).count() for model in (LoginFailure, StatusCheck, StaffSession)] == [1, 1, 1]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.notify.deliverer import deliver_due
 from bot.notify.rasa_api import RasaApi
-from bot.store import overdue, surveys
+from bot.store import overdue, retention, surveys
 from bot.store.db import session_scope
 from bot.store.schema import SchedulerLease, utcnow
 
@@ -56,10 +56,11 @@ def release_lease(holder: str) -> None:
 
 
 def run_due_jobs(now: Optional[dt.datetime] = None) -> dict:
-    """Survey reminders, unrated closings and overdue notes that are due, each in its own transaction."""
+    """Survey reminders, unrated closings and overdue notes that are due, and forgetting old login
+    and phone-check attempts, each in its own transaction."""
     counts = {}
     for name, job in (("reminders", surveys.send_due_reminders), ("not_rated", surveys.close_unrated),
-                      ("overdue", overdue.note_overdue)):
+                      ("overdue", overdue.note_overdue), ("forgotten", retention.forget_old_attempts)):
         with session_scope() as session:
             counts[name] = job(session, now)
     return counts
