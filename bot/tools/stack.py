@@ -4,6 +4,7 @@ with a local receiver standing in for the messaging system on the other end of R
 channel, and a member of staff using the console's pages."""
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -18,7 +19,7 @@ import urllib.request
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +121,19 @@ class Stack:
         self.web_url = f"http://127.0.0.1:{ports['web']}"
 
     # ---------------------------------------------------------------- processes
+    @contextlib.contextmanager
+    def running(self) -> Iterator["Stack"]:
+        """Started for the block and stopped after it; their logs are printed if they do not come up."""
+        try:
+            self.start()
+            yield self
+        except Exception:
+            for name in self.commands:
+                print(f"---- {name} log ----\n" + self.log(name))
+            raise
+        finally:
+            self.stop()
+
     def start(self, *names: str) -> None:
         names = names or ("actions", "rasa", "web")
         for name in names:

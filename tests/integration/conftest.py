@@ -44,17 +44,9 @@ def stack(integration_postgres_url, trained_model, tmp_path_factory):
     os.environ["MINSHENG_DATABASE_URL"] = integration_postgres_url
     os.environ["MINSHENG_LOCK_STORE_URL"] = "redis://127.0.0.1:6379/15"
     upgrade(integration_postgres_url)
-    running = Stack(var, integration_postgres_url, trained_model,
-                    {"rasa": free_port(), "actions": free_port(), "web": free_port()})
-    try:
-        running.start()
+    with Stack(var, integration_postgres_url, trained_model,
+               {"rasa": free_port(), "actions": free_port(), "web": free_port()}).running() as running:
         yield running
-    except Exception:
-        for name in running.commands:
-            print(f"---- {name} log ----\n" + running.log(name))
-        raise
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

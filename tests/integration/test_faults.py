@@ -50,15 +50,8 @@ def faulty(postgres, redis_server, trained_model, tmp_path_factory):
     proxy = ActionProxy(ports["actions"])
     stack = Stack(tmp_path_factory.mktemp("fault-var"), postgres.url, trained_model, ports, actions_url=proxy.url,
                   extra_env={"MINSHENG_LOCK_STORE_URL": redis_server.url, "MINSHENG_ACTION_TIMEOUT": "10"})
-    try:
-        stack.start()
+    with stack.running():
         yield stack, proxy, Bot(stack.rasa_url)
-    except Exception:
-        for name in stack.commands:
-            print(f"---- {name} log ----\n" + stack.log(name))
-        raise
-    finally:
-        stack.stop()
 
 
 def tickets_of(url: str, sender: str) -> list:
