@@ -32,9 +32,13 @@ def secret_key(var_dir: Path) -> bytes:
         return base64.urlsafe_b64decode(configured)
     path = var_dir / "secret-key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another web app made it first
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
     return base64.urlsafe_b64decode(path.read_bytes())
 
 
