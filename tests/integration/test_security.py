@@ -121,11 +121,19 @@ def test_guessing_phone_digits_with_new_conversations_is_stopped(bot, integratio
 
 
 def test_a_huge_message_is_cut_before_the_nlu_and_answered_on_every_channel(stack, bot):
+    """Before the cut, one 100,000-character message held Rasa for 11 s, answered [] and left it
+    2.5 GB larger. Now the model sees 2,000 characters: the first such message costs the model
+    its one-off set-up for that length, and no later one adds to it."""
     before = stack.rss_mb("rasa")
     text = "我家楼下的路灯坏了好几天了，晚上黑漆漆的很危险。" * 5000  # 120,000 characters
     started = time.monotonic()
     answer = bot.texts(f"long-{uuid.uuid4().hex[:8]}", text)
+    first = time.monotonic() - started
     assert "2000 个字" in answer and "道路与交通" in answer
+    after_first = stack.rss_mb("rasa")
+    assert after_first - before < 300, f"Rasa grew by {after_first - before:.0f} MB on one message"
+    for _ in range(3):
+        assert "2000 个字" in bot.texts(f"long-{uuid.uuid4().hex[:8]}", text)
     callback_sender = f"long-cb-{uuid.uuid4().hex[:8]}"
     assert "2000 个字" in "\n".join(stack.resident_says(callback_sender, text))
     client, answers = socketio.Client(), queue.Queue()
@@ -138,10 +146,10 @@ def test_a_huge_message_is_cut_before_the_nlu_and_answered_on_every_channel(stac
         assert "2000 个字" in answers.get(timeout=60)["text"]
     finally:
         client.disconnect()
-    elapsed = time.monotonic() - started
-    grown = stack.rss_mb("rasa") - before
-    print(f"three 120,000-character messages: {elapsed:.1f} s, Rasa RSS {before:.0f} → {before + grown:.0f} MB")
-    assert grown < 150, f"Rasa grew by {grown:.0f} MB"
+    after = stack.rss_mb("rasa")
+    print(f"120,000-character messages: the first answered in {first:.1f} s; Rasa RSS {before:.0f} MB before, "
+          f"{after_first:.0f} after the first, {after:.0f} after five more on three channels")
+    assert after - after_first < 50, f"Rasa kept growing: {after_first:.0f} → {after:.0f} MB"
 
 
 @pytest.mark.parametrize("body", [{}, {"sender": ""}, {"sender": "   "}, {"sender": None, "message": "你好"},
