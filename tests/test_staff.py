@@ -27,17 +27,19 @@ def test_guessing_slows_down_the_guesser_without_locking_the_user_out(database_u
     """The attack: wrong passwords for a real name from one address. That address must wait
     before trying that name again (longer each time); the user at their own desk logs in."""
     attacker, desk = "203.0.113.5", "198.51.100.1"
+    from bot.store.schema import LoginFailure, utcnow
+
     with session_scope(database_url) as db:
         user = accounts.create_user(db, "li", "correct-horse", "dispatcher")
-        for _ in range(accounts.FREE_FAILURES):
-            assert accounts.authenticate(db, "li", "guess", attacker) is None
-        with pytest.raises(accounts.TooManyFailures):
-            accounts.authenticate(db, "li", "correct-horse", attacker)  # even the right password waits
+        for name in ("li", "no-such-user"):  # an unknown name is counted and throttled exactly alike
+            for _ in range(accounts.FREE_FAILURES):
+                assert accounts.authenticate(db, name, "guess", attacker) is None
+            assert db.query(LoginFailure).filter_by(username=name, remote_addr=attacker).count() == 3
+            for _ in range(3):  # the guesser kept going (each wait is seconds long)
+                db.add(LoginFailure(username=name, remote_addr=attacker, at=utcnow()))
+            with pytest.raises(accounts.TooManyFailures):
+                accounts.authenticate(db, name, "correct-horse", attacker)  # even the right password waits
         assert accounts.authenticate(db, "li", "correct-horse", desk).id == user.id
-        for _ in range(accounts.FREE_FAILURES):  # an unknown name is throttled exactly alike
-            assert accounts.authenticate(db, "no-such-user", "guess", attacker) is None
-        with pytest.raises(accounts.TooManyFailures):
-            accounts.authenticate(db, "no-such-user", "guess", attacker)
 
 
 def test_the_wait_doubles_up_to_a_quarter_of_an_hour(database_url):

@@ -66,10 +66,23 @@ async def login(client, username, password=PASSWORD, headers=None):
 
 # ---------------------------------------------------------------- passwords and sessions
 
-async def test_guessing_a_password_slows_the_guesser_down_but_never_locks_the_user_out(behind_proxy, people):
+def more_failures(url, username, addr, count=3):
+    """Failures as a guesser who kept going would have left them (the waits are seconds long)."""
+    from bot.store.schema import LoginFailure, utcnow
+
+    with session_scope(url) as db:
+        for _ in range(count):
+            db.add(LoginFailure(username=username, remote_addr=addr, at=utcnow()))
+
+
+async def test_guessing_a_password_slows_the_guesser_down_but_never_locks_the_user_out(behind_proxy, people,
+                                                                                       sqlite_url):
     attacker, desk = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "198.51.100.1"}
     for _ in range(accounts.FREE_FAILURES):
         assert (await login(behind_proxy, "disp", "guess", attacker)).status == 401
+    with session_scope(sqlite_url) as db:  # counted for this name from this address
+        assert accounts.wait_needed(db, "disp", "203.0.113.5") <= 1
+    more_failures(sqlite_url, "disp", "203.0.113.5")
     throttled = await login(behind_proxy, "disp", PASSWORD, attacker)
     assert throttled.status == 429 and "秒后再试" in await throttled.text()
     behind_proxy.session.cookie_jar.clear()
@@ -101,6 +114,21 @@ async def test_a_password_change_ends_every_other_session(client, people, aiohtt
     laptop.session.cookie_jar.clear()
     assert (await login(laptop, "disp")).status == 401
     assert (await login(laptop, "disp", "new-password-1")).status == 302
+
+
+async def test_a_borrowed_session_cannot_guess_the_password_through_the_change_form(client, people, sqlite_url):
+    await login(client, "disp")
+    token = await csrf_of(client, "/staff/password")
+
+    async def change(current):
+        response = await client.post("/staff/password", data={"current": current, "new": "new-password-1",
+                                                               "repeated": "new-password-1", "csrf_token": token})
+        return await response.text()
+
+    for guess in ("guess-one", "guess-two", "guess-three"):
+        assert "当前密码不对" in await change(guess)
+    more_failures(sqlite_url, "disp", "127.0.0.1")
+    assert "秒后再试" in await change(PASSWORD)  # counted like logins: even the right one waits
 
 
 async def test_a_deactivated_user_is_out_everywhere_and_their_api_tokens_stop(client, people, sqlite_url):

@@ -123,22 +123,31 @@ def _verify(password_hash: Optional[str], password: str) -> bool:
         return False
 
 
-def authenticate(session: Session, username: str, password: str, remote_addr: str = "") -> Optional[User]:
-    """The user when the password is right; None otherwise. Raises TooManyFailures while this
-    address must wait before trying this name again."""
+def _throttled_check(session: Session, username: str, password_hash: Optional[str], password: str,
+                     remote_addr: str) -> bool:
+    """One password check under the throttle of (name, address); a failure is counted, a success
+    clears the count. Raises TooManyFailures while this address must wait."""
     seconds = wait_needed(session, username, remote_addr)
     if seconds:
         raise TooManyFailures(seconds)
-    user = find_user(session, username)
-    usable = user is not None and user.active
-    if not _verify(user.password_hash if usable else None, password):
+    if not _verify(password_hash, password):
         session.add(LoginFailure(username=username[:80], remote_addr=remote_addr[:64]))
         session.flush()
+        return False
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username[:80],
+                                               LoginFailure.remote_addr == remote_addr[:64]))
+    return True
+
+
+def authenticate(session: Session, username: str, password: str, remote_addr: str = "") -> Optional[User]:
+    """The user when the password is right; None otherwise. Raises TooManyFailures while this
+    address must wait before trying this name again."""
+    user = find_user(session, username)
+    usable = user is not None and user.active
+    if not _throttled_check(session, username, user.password_hash if usable else None, password, remote_addr):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username[:80],
-                                               LoginFailure.remote_addr == remote_addr[:64]))
     return user
 
 
@@ -189,8 +198,10 @@ def change_password(session: Session, user: User, new_password: str, keep_sessio
     end_all_sessions(session, user, keep=keep_session)
 
 
-def check_password(user: User, password: str) -> bool:
-    return _verify(user.password_hash, password)
+def check_current_password(session: Session, user: User, password: str, remote_addr: str = "") -> bool:
+    """The signed-in user's own password, before a change: throttled like a login, so a borrowed
+    session cannot be used to guess it."""
+    return _throttled_check(session, user.username, user.password_hash, password, remote_addr)
 
 
 def deactivate(session: Session, username: str) -> User:

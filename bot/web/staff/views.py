@@ -108,8 +108,11 @@ def _change_password(database_url, user_id: int, current: str, new: str, repeate
     """"" when changed, else what is wrong; every other session of the user ends."""
     with session_scope(database_url) as db:
         user = db.get(User, user_id)
-        if not accounts.check_password(user, current[:MAX_PASSWORD]):
-            return "当前密码不对"
+        try:
+            if not accounts.check_current_password(db, user, current[:MAX_PASSWORD], addr):
+                return "当前密码不对"
+        except accounts.TooManyFailures as waiting:
+            return str(waiting)
         if new != repeated:
             return "两次输入的新密码不一样"
         if len(new) > MAX_PASSWORD:
