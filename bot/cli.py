@@ -134,6 +134,9 @@ def staff_set_password(args: argparse.Namespace) -> int:
                 raise accounts.AccountError(f"没有这个用户：{args.name}")
             accounts.change_password(session, user, password)
             audit.record(session, "cli", "set_password", user=args.name)
+        from bot.settings import forget_first_admin_password
+
+        forget_first_admin_password(args.name)
     except accounts.AccountError as error:
         print(f"not changed: {error}", file=sys.stderr)
         return 2

@@ -208,15 +208,15 @@ def ensure_first_admin() -> str:
     from bot.staff.accounts import create_user, generate_password, has_users
     from bot.store.db import session_scope
 
-    path = settings.var_dir() / "admin-password"
+    path = settings.first_admin_password_file()
     with session_scope() as session:
         if has_users(session):
             return f"(first admin: user admin, password in {path})" if path.exists() else ""
         password = generate_password()
-        create_user(session, "admin", password, "admin", display_name="管理员")
+        create_user(session, settings.FIRST_ADMIN, password, "admin", display_name="管理员")
     path.write_text(password + "\n")
     path.chmod(0o600)
-    return f"(log in as admin / {password}; also kept in {path})"
+    return f"(log in as admin / {password}; also kept in {path} until you change it)"
 
 
 def banner(ports: settings.Ports, first_admin: str, ready: bool) -> str:

@@ -61,6 +61,20 @@ def _secret(variable: str, filename: str) -> str:
     return path.read_text().strip()
 
 
+FIRST_ADMIN = "admin"
+
+
+def first_admin_password_file() -> Path:
+    """Where `minsheng run` keeps the generated password of the first admin until it is changed."""
+    return var_dir() / "admin-password"
+
+
+def forget_first_admin_password(username: str) -> None:
+    """Once the first admin's password is changed, the file with the old one goes."""
+    if username == FIRST_ADMIN:
+        first_admin_password_file().unlink(missing_ok=True)
+
+
 def rasa_token() -> str:
     """MINSHENG_RASA_TOKEN, or a token generated once and kept in var/rasa-token."""
     return _secret("MINSHENG_RASA_TOKEN", "rasa-token")

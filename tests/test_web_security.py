@@ -252,3 +252,15 @@ async def test_https_only_marks_the_cookie_secure_always(aiohttp_client, sqlite_
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
     app = await aiohttp_client(create_app(config(sqlite_url, https_only=True)))
     assert "secure" in (await app.get("/staff/login")).headers["Set-Cookie"].lower()
+
+
+async def test_the_first_admins_password_file_goes_once_the_password_is_changed(client, sqlite_url, tmp_path):
+    with session_scope(sqlite_url) as db:
+        accounts.create_user(db, "admin", "generated-first-pw", "admin")
+    kept = tmp_path / "admin-password"
+    kept.write_text("generated-first-pw\n")
+    await login(client, "admin", "generated-first-pw")
+    token = await csrf_of(client, "/staff/password")
+    await client.post("/staff/password", data={"current": "generated-first-pw", "new": "chosen-by-admin",
+                                               "repeated": "chosen-by-admin", "csrf_token": token})
+    assert not kept.exists()

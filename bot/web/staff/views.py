@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from bot import taxonomy
+from bot import settings, taxonomy
 from bot.staff import accounts, audit, permissions, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
 from bot.ratings import LEVELS
@@ -122,6 +122,7 @@ def _change_password(database_url, user_id: int, current: str, new: str, repeate
         except accounts.AccountError as refused:
             return str(refused)
         audit.record(db, user.username, "change_password", remote_addr=addr)
+        settings.forget_first_admin_password(user.username)
         return ""
 
 
