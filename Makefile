@@ -81,10 +81,10 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 benchmark: setup model
-	$(BIN)/python -m bot.tools.benchmark_classification --train-time $(if $(PUBLIC),--public $(PUBLIC))
+	$(BIN)/python -m benchmarks.classification --train-time $(if $(PUBLIC),--public $(PUBLIC))
 
 benchmark-console: setup
-	$(BIN)/python -m bot.tools.benchmark_console
+	$(BIN)/python -m benchmarks.console
 
 benchmark-delivery: setup model
-	$(BIN)/python -m bot.tools.benchmark_delivery
+	$(BIN)/python -m benchmarks.delivery

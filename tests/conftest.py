@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.tools.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 

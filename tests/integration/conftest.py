@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from bot.store.migrate import upgrade
-from bot.tools.scratch import free_port, scratch_database
-from bot.tools.stack import TOKEN, Stack, get_json, post_json
+from tests.support.scratch import free_port, scratch_database
+from tests.support.stack import TOKEN, Stack, get_json, post_json
 
 
 class Bot:

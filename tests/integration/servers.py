@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.tools.scratch import free_port
+from tests.support.scratch import free_port
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:

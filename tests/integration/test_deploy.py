@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.tools.scratch import free_port
-from bot.tools.stack import ROOT, get_json, post_json
+from tests.support.scratch import free_port
+from tests.support.stack import ROOT, get_json, post_json
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -16,8 +16,8 @@ from bot.channels import BUSY
 from bot.store.db import session_scope
 from bot.store.migrate import upgrade
 from bot.store.schema import Ticket
-from bot.tools.scratch import free_port
-from bot.tools.stack import Stack
+from tests.support.scratch import free_port
+from tests.support.stack import Stack
 from tests.integration.conftest import Bot
 from tests.integration.servers import ActionProxy, PrivatePostgres, PrivateRedis
 

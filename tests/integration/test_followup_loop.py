@@ -18,7 +18,7 @@ from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
 from bot.store.schema import Notification, Survey, User
 from bot.store.tickets import NewReport, create_ticket, find_by_number
-from bot.tools.stack import TOKEN
+from tests.support.stack import TOKEN
 
 pytestmark = pytest.mark.integration
 NUMBER = re.compile(r"MS-\d{8}-\d{4}")
@@ -273,7 +273,7 @@ def test_deliverer_killed_after_the_send_before_marking_does_not_send_twice(stac
 
 def test_with_several_web_apps_one_runs_the_jobs_and_nothing_goes_out_twice(stack):
     from bot.store.schema import SchedulerLease
-    from bot.tools.scratch import free_port
+    from tests.support.scratch import free_port
 
     stack.add_web("web2", free_port())
     stack.add_web("web3", free_port())

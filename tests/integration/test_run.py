@@ -23,8 +23,8 @@ from PIL import Image
 
 from bot.store.db import session_scope
 from bot.store.schema import Ticket
-from bot.tools.scratch import free_port
-from bot.tools.stack import ROOT
+from tests.support.scratch import free_port
+from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"

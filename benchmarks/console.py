@@ -24,9 +24,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.tools.scratch import free_port, scratch_database
+from tests.support.scratch import free_port, scratch_database
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["路灯坏了", "垃圾没人收", "井盖丢了", "楼道瓷砖掉了", "广场舞太吵", "停水两天", "物业不管", "树枝挡路",
          "消防通道被堵", "违建", "养老金没到账", "入学报名难", "电梯故障", "油烟扰民", "暖气不热"]
 

@@ -1,7 +1,7 @@
 """Classification benchmark: the shipped model against a plain baseline, on a held-out set.
 
     make benchmark                     # everything below except the public dataset
-    .venv/bin/python -m bot.tools.benchmark_classification --public PATH.csv   # adds 5-fold CV on it
+    .venv/bin/python -m benchmarks.classification --public PATH.csv   # adds 5-fold CV on it
 
 Prints, in one run: category accuracy / macro-F1 / confusion matrix of the shipped model on
 tests/fixtures/classification_eval.csv; urgency precision and recall per class; the same category
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 EVAL_SET = ROOT / "tests" / "fixtures" / "classification_eval.csv"
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
 URGENCIES = ["emergency", "hazard", "normal"]

@@ -18,9 +18,9 @@ import time
 import uuid
 from pathlib import Path
 
-from bot.tools.scratch import free_port, scratch_database
+from tests.support.scratch import free_port, scratch_database
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
 
 
@@ -47,7 +47,7 @@ def measure(url: str, args) -> int:
     from bot.store.db import session_scope
     from bot.store.migrate import upgrade
     from bot.store.tickets import NewReport, create_ticket, find_by_number
-    from bot.tools.stack import Stack
+    from tests.support.stack import Stack
 
     upgrade(url)
     stack = Stack(Path(tempfile.mkdtemp(prefix="minsheng-bench-")), url, MODEL,
