@@ -10,7 +10,8 @@ from typing import List, Tuple
 
 def read_labelled_csv(path: str) -> Tuple[List[str], List[str]]:
     """A `text,label` CSV (header optional); blank rows are skipped."""
-    texts, labels = [], []
+    texts: List[str] = []
+    labels: List[str] = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         for row in csv.reader(handle):
             if len(row) < 2 or not row[0].strip() or not row[1].strip():
@@ -242,8 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from bot.settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SettingsError as wrong:
+        print(f"minsheng: cannot start with these settings: {wrong}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

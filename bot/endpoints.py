@@ -1,14 +1,13 @@
 """Writes the endpoints and credentials files Rasa runs with, from the environment."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.settings import ACTIONS_SECRET_HEADER
+from bot.settings import ACTIONS_SECRET_HEADER, ACTIONS_SECRET_VARIABLE, Settings
 
 
 def tracker_store_config(url: str) -> Dict[str, Any]:
@@ -30,15 +29,16 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
     return config
 
 
-def endpoints(action_url: str, tracker_url: str) -> Dict[str, Any]:
+def endpoints(action_url: str, tracker_url: str, lock_store_url: str = "") -> Dict[str, Any]:
     config: Dict[str, Any] = {
         # The action server's shared secret is read from Rasa's environment when it starts, so it
         # is in no file but var/actions-secret.
-        "action_endpoint": {"url": action_url, "headers": {ACTIONS_SECRET_HEADER: "${MINSHENG_ACTIONS_SECRET}"}},
+        "action_endpoint": {"url": action_url,
+                            "headers": {ACTIONS_SECRET_HEADER: "${" + ACTIONS_SECRET_VARIABLE + "}"}},
         "nlg": {"type": "bot.nlg.ScriptAwareNLG"},
         "tracker_store": tracker_store_config(tracker_url),
     }
-    redis_url = os.environ.get("MINSHENG_LOCK_STORE_URL")  # e.g. redis://127.0.0.1:6379/1
+    redis_url = lock_store_url  # e.g. redis://127.0.0.1:6379/1; none: Rasa's in-memory lock store
     if redis_url:
         parsed = make_url(redis_url)
         config["lock_store"] = {
@@ -52,9 +52,10 @@ def endpoints(action_url: str, tracker_url: str) -> Dict[str, Any]:
     return config
 
 
-def write_endpoints(path: Path, action_url: str, tracker_url: str) -> Path:
+def write_endpoints(path: Path, settings: Settings) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints(action_url, tracker_url), allow_unicode=True, sort_keys=False))
+    config = endpoints(settings.actions_url, settings.tracker_url, settings.lock_store_url)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
 
 
@@ -71,8 +72,7 @@ def credentials(callback_url: Optional[str]) -> Dict[str, Any]:
 
 
 def write_credentials(path: Path, callback_url: Optional[str] = None) -> Path:
-    """MINSHENG_CALLBACK_URL (or `callback_url`) turns on the callback channel."""
+    """A callback URL (MINSHENG_CALLBACK_URL) turns on the callback channel."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    url = callback_url or os.environ.get("MINSHENG_CALLBACK_URL")
-    path.write_text(yaml.safe_dump(credentials(url), allow_unicode=True, sort_keys=False))
+    path.write_text(yaml.safe_dump(credentials(callback_url), allow_unicode=True, sort_keys=False))
     return path

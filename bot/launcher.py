@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Dict, IO, List, Optional
 
 from bot import settings
+from bot.settings import Settings
 from bot.serve import MODEL, PARTS
 from bot.store.migrate import upgrade
 
@@ -89,7 +90,8 @@ class Child:
     def __init__(self, name: str, command: List[str], log_dir: Path, console: Console,
                  env: Optional[Dict[str, str]] = None) -> None:
         self.name, self.command, self.console, self.env = name, command, console, env
-        self.log = _log_file(log_dir / f"{name}.log")
+        self.log_path = log_dir / f"{name}.log"
+        self.log = _log_file(self.log_path)
         self.process: Optional[subprocess.Popen] = None
         self.started: List[float] = []
 
@@ -144,7 +146,7 @@ class Supervisor:
             code = child.process.returncode if child.process else None
             if child.crashed_too_often():
                 self.console.say(f"{child.name} stopped (exit code {code}) {RESTARTS_ALLOWED} times in "
-                                 f"{int(RESTART_WINDOW)} s; see {child.log.handlers[0].baseFilename}. Stopping everything.")
+                                 f"{int(RESTART_WINDOW)} s; see {child.log_path}. Stopping everything.")
                 return False
             delay = min(self.backoff * 2 ** (len(child.started) - 1), 30)
             self.console.say(f"{child.name} stopped (exit code {code}); starting it again in {delay:g} s.")
@@ -203,13 +205,13 @@ def wait_for(url: str, seconds: float) -> bool:
     return False
 
 
-def ensure_first_admin() -> str:
+def ensure_first_admin(config: Settings) -> str:
     """On an empty store, an `admin` account with a password kept in var/admin-password."""
     from bot.staff.accounts import create_user, generate_password, has_users
     from bot.store.db import session_scope
 
-    path = settings.first_admin_password_file()
-    with session_scope() as session:
+    path = config.first_admin_password_file()
+    with session_scope(config.database_url) as session:
         if has_users(session):
             return f"(first admin: user admin, password in {path})" if path.exists() else ""
         password = generate_password()
@@ -219,8 +221,8 @@ def ensure_first_admin() -> str:
     return f"(log in as admin / {password}; also kept in {path} until you change it)"
 
 
-def banner(ports: settings.Ports, first_admin: str, ready: bool) -> str:
-    var = settings.var_dir()
+def banner(config: Settings, first_admin: str, ready: bool) -> str:
+    ports, var = config.ports, config.var_dir
     return (
         "\n民生 Minsheng is running:\n"
         f"  resident chat  http://localhost:{ports.web}/\n"
@@ -229,7 +231,7 @@ def banner(ports: settings.Ports, first_admin: str, ready: bool) -> str:
         f"HTTP API token in {var / 'rasa-token'} unless MINSHENG_RASA_TOKEN is set)\n"
         f"  action server  http://localhost:{ports.actions}/health  (answers Rasa only)\n"
         f"  staff console  http://localhost:{ports.web}/staff/  {first_admin}\n"
-        f"  logs           {settings.log_dir()}/\n"
+        f"  logs           {config.log_dir()}/\n"
         + ("" if ready else "  (some part did not answer in time; see its log)\n")
         + "Press Ctrl-C to stop everything.\n"
     )
@@ -244,14 +246,12 @@ def run() -> int:
     if not MODEL.exists():
         print(f"No trained model at {MODEL}; run `make model` (or `make run`, which trains it).")
         return 1
-    settings.private_files()
-    settings.lock_down_var_dir()
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    ports = settings.Ports.from_env()
-    upgrade()
-    first_admin = ensure_first_admin()
-    settings.rasa_token(), settings.actions_secret()  # made once, before the children read them
-    supervisor = Supervisor(commands(), settings.log_dir(), console)
+    config = settings.prepare_process()
+    ports = config.ports
+    upgrade(config.database_url)
+    first_admin = ensure_first_admin(config)
+    config.rasa_token(), config.actions_secret(), config.secret_key()  # made once, before the children read them
+    supervisor = Supervisor(commands(), config.log_dir(), console)
     try:
         supervisor.start()
     except BaseException:
@@ -262,7 +262,7 @@ def run() -> int:
         ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180) and \
             wait_for(f"http://127.0.0.1:{ports.actions}/health", 60)
         if not supervisor.stopping.is_set():
-            console.say(banner(ports, first_admin, ready))
+            console.say(banner(config, first_admin, ready))
 
     threading.Thread(target=show_banner, name="banner", daemon=True).start()
     code = supervisor.run()

@@ -2,22 +2,13 @@
 Traditional for a resident who writes Traditional (endpoints.yml: `nlg: type: bot.nlg.ScriptAwareNLG`)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Text
+from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.textnorm import TRADITIONAL, detect_script, to_traditional
-
-
-def script_of(user_texts_newest_first: Iterable[Optional[str]]) -> Optional[str]:
-    """The script of the most recent user message that tells one (a bare "好" or "5678" does not)."""
-    for text in user_texts_newest_first:
-        script = detect_script(text)
-        if script:
-            return script
-    return None
+from bot.textnorm import TRADITIONAL, script_of, to_traditional
 
 
 def convert_message(message: Dict[str, Any]) -> Dict[str, Any]:

@@ -25,6 +25,8 @@ from typing import Any, Dict, Optional
 
 import aiohttp
 
+from bot import errors
+
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
@@ -32,7 +34,7 @@ _failure: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("minshe
 _applied = False
 
 
-class ServiceUnavailable(Exception):
+class ServiceUnavailable(errors.ServiceUnavailable):
     """A part the conversation depends on (action server, tracker store) failed during a turn."""
 
 
@@ -56,7 +58,7 @@ def apply(action_timeout: float = 20.0) -> None:
 
     remote_run = action.RemoteAction.run
 
-    async def run_remote(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def run_remote(self, *args, **kwargs):
         try:
             return await remote_run(self, *args, **kwargs)
         except action.ActionExecutionRejection:
@@ -69,7 +71,7 @@ def apply(action_timeout: float = 20.0) -> None:
 
     run_action = MessageProcessor._run_action
 
-    async def run_action_or_fail(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def run_action_or_fail(self, *args, **kwargs):
         token = _failure.set(None)
         try:
             result = await run_action(self, *args, **kwargs)
@@ -82,7 +84,7 @@ def apply(action_timeout: float = 20.0) -> None:
 
     MessageProcessor._run_action = run_action_or_fail
 
-    def store_failed(self, error: Exception) -> None:  # type: ignore[no-untyped-def]
+    def store_failed(self, error: Exception) -> None:
         raise ServiceUnavailable(f"tracker store failed: {error!r}") from error
 
     tracker_store.FailSafeTrackerStore.on_tracker_store_error = store_failed

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import sys
 from typing import List, Optional
 
-from bot import settings
-from bot.store.db import PROJECT_ROOT
+from bot import settings as settings_module
+from bot.settings import ACTIONS_SECRET_HEADER, PROJECT_ROOT, Settings
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "minsheng.tar.gz"
 PARTS = ("actions", "rasa", "web")
 
 
-def _prepare() -> None:
-    settings.private_files()
-    settings.lock_down_var_dir()
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-
-
-def actions_app():
+def actions_app(settings: Settings):
     """rasa-sdk's action server, answering only requests that carry the shared secret."""
     from rasa_sdk.endpoint import create_app
     from sanic import response
@@ -34,10 +27,10 @@ def actions_app():
     secret = settings.actions_secret().encode()
 
     @app.middleware("request")
-    async def only_rasa(request):  # type: ignore[no-untyped-def]
+    async def only_rasa(request):
         if request.path == "/health":
             return None
-        given = request.headers.get(settings.ACTIONS_SECRET_HEADER, "").encode()
+        given = request.headers.get(ACTIONS_SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, secret):
             return response.json({"error": "unauthorized"}, status=401)
         return None
@@ -45,46 +38,44 @@ def actions_app():
     return app
 
 
-def serve_actions(host: str, port: int) -> None:
+def serve_actions(settings: Settings, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    actions_app().run(host=host, port=port, workers=1, access_log=False)
+    actions_app(settings).run(host=host, port=port, workers=1, access_log=False)
 
 
-def rasa_arguments(host: str, port: int, token: str) -> List[str]:
+def rasa_arguments(settings: Settings, host: str, port: int) -> List[str]:
     """The arguments of `rasa run`, the token included: they stay inside this process."""
     from bot.endpoints import write_credentials, write_endpoints
 
-    var = settings.var_dir()
-    endpoints = write_endpoints(var / "endpoints.yml", action_url=settings.actions_url(),
-                                tracker_url=settings.tracker_store_url())
-    credentials = write_credentials(var / "credentials.yml", settings.callback_url() or None)
+    endpoints = write_endpoints(settings.var_dir / "endpoints.yml", settings)
+    credentials = write_credentials(settings.var_dir / "credentials.yml", settings.callback_url or None)
     return [
         "run", "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials", str(credentials),
         "--interface", host, "--port", str(port), "--enable-api",
-        f"--auth-token={token}",  # "=": a token may begin with "-"
+        f"--auth-token={settings.rasa_token()}",  # "=": a token may begin with "-"
         "--cors", *settings.web_origins(),
     ]
 
 
-def serve_rasa(host: str, port: int) -> None:
+def serve_rasa(settings: Settings, host: str, port: int) -> None:
     from bot import rasa_patches
 
-    os.environ["MINSHENG_ACTIONS_SECRET"] = settings.actions_secret()  # endpoints.yml reads it
-    rasa_patches.apply(settings.action_timeout())
+    settings_module.give_rasa_the_actions_secret(settings)  # endpoints.yml reads it
+    rasa_patches.apply(settings.action_timeout)
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *rasa_arguments(host, port, settings.rasa_token())]
+    sys.argv = ["rasa", *rasa_arguments(settings, host, port)]
     rasa_main()
 
 
-def serve_web(host: str, port: int) -> None:
+def serve_web(settings: Settings, host: str, port: int) -> None:
     from bot.web.app import main as web_main
 
     web_main(["--host", host, "--port", str(port)])
 
 
 def serve(part: str, host: Optional[str] = None, port: Optional[int] = None) -> None:
-    _prepare()
-    host = host or getattr(settings.Hosts.from_env(), part)
-    port = port or getattr(settings.Ports.from_env(), part)
-    {"actions": serve_actions, "rasa": serve_rasa, "web": serve_web}[part](host, port)
+    settings = settings_module.prepare_process()
+    host = host or getattr(settings.hosts, part)
+    port = port or getattr(settings.ports, part)
+    {"actions": serve_actions, "rasa": serve_rasa, "web": serve_web}[part](settings, host, port)

@@ -1,41 +1,272 @@
-"""Process-wide settings from the environment (MINSHENG_*), with embedded defaults.
+"""Every setting of the product, read from the environment (MINSHENG_*) in one place, checked once,
+with working defaults so that `make run` needs nothing set. Nothing else in `bot/` reads
+os.environ.
+
+    settings = load()              # the current Settings (read again only if the environment changed)
+    settings.ticket_prefix, settings.ports.web, settings.rasa_token(), …
+
+`minsheng serve`, `minsheng run` and the web app call `load()` when they start, so a wrong value
+stops them at once with a message naming the variable.
 
 Secrets (the Rasa API token, the action server's shared secret, the session key) come from the
-environment or from files generated once under var/, which only the owner may read: they never
-appear on a command line."""
+environment or from files generated once under var/, readable by the owner only: they never appear
+on a command line."""
 from __future__ import annotations
 
+import base64
+import dataclasses
+import datetime as dt
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Tuple
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.store.db import PROJECT_ROOT, database_url
+from bot.errors import InvalidInput
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TAXONOMY = PROJECT_ROOT / "bot" / "taxonomy.yml"
 
 # Files the product creates are readable by its own user only (databases, uploads, logs, secrets).
 PRIVATE_UMASK = 0o077
 LOOPBACK = "127.0.0.1"
 # The header Rasa sends the action server's shared secret in (endpoints.yml `headers`).
 ACTIONS_SECRET_HEADER = "X-Minsheng-Action-Secret"
+ACTIONS_SECRET_VARIABLE = "MINSHENG_ACTIONS_SECRET"
+FIRST_ADMIN = "admin"
 
+
+class SettingsError(InvalidInput):
+    """One or more variables have values the product cannot use; the message names each."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    web: int = 8000
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """The interface each process listens on: loopback unless configured otherwise."""
+    rasa: str = LOOPBACK
+    actions: str = LOOPBACK
+    web: str = LOOPBACK
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    tracker_url: str
+    lock_store_url: str                # "": Rasa's in-memory lock store (one Rasa process)
+    ports: Ports
+    hosts: Hosts
+    rasa_url: str                      # where the web app reaches Rasa's HTTP API
+    rasa_public_url: str               # where browsers reach Rasa's socket.io ("": this host, Rasa's port)
+    rasa_socket_path: str
+    actions_url: str                   # where Rasa reaches the action server
+    action_timeout: float
+    callback_url: str                  # "": no callback channel
+    web_public_url: str                # e.g. https://minsheng.example.gov.cn
+    trusted_proxies: Tuple[str, ...]
+    ticket_prefix: str
+    timezone: str
+    holidays: FrozenSet[dt.date]
+    taxonomy_file: Path
+    category_confidence: float
+    scheduler: bool
+    scheduler_interval: float
+    outbox_claim_seconds: int
+    # Secrets given in the environment ("": generated once into var/).
+    rasa_token_value: str = ""
+    actions_secret_value: str = ""
+    secret_key_value: str = ""
+
+    # ---------------------------------------------------------------- derived
+
+    @property
+    def https_only(self) -> bool:
+        """Served over HTTPS only: the staff cookie is always Secure."""
+        return self.web_public_url.startswith("https://")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def web_origins(self) -> List[str]:
+        """The only origins whose pages may call Rasa from a browser: the web app's own."""
+        origins = [f"http://localhost:{self.ports.web}", f"http://127.0.0.1:{self.ports.web}"]
+        if self.web_public_url:
+            parts = urlsplit(self.web_public_url)
+            origins.insert(0, f"{parts.scheme}://{parts.netloc}")
+        return origins
+
+    def log_dir(self) -> Path:
+        path = self.var_dir / "log"
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
+    def first_admin_password_file(self) -> Path:
+        """Where `minsheng run` keeps the generated password of the first admin until it is changed."""
+        return self.var_dir / "admin-password"
+
+    # ---------------------------------------------------------------- secrets
+
+    def rasa_token(self) -> str:
+        """MINSHENG_RASA_TOKEN, or a token generated once and kept in var/rasa-token."""
+        return self.rasa_token_value or _generated(self.var_dir, "rasa-token", lambda: secrets.token_hex(24))
+
+    def actions_secret(self) -> str:
+        """The secret Rasa shows the action server: MINSHENG_ACTIONS_SECRET, or var/actions-secret."""
+        return self.actions_secret_value or _generated(self.var_dir, "actions-secret", lambda: secrets.token_hex(24))
+
+    def secret_key(self) -> bytes:
+        """The staff cookie's key: MINSHENG_SECRET_KEY (32 bytes, url-safe base64), or var/secret-key."""
+        encoded = self.secret_key_value or _generated(
+            self.var_dir, "secret-key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        return base64.urlsafe_b64decode(encoded)
+
+    # ---------------------------------------------------------------- reading the environment
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "Settings":
+        problems: List[str] = []
+        get = environ.get
+
+        def number(name: str, default: str, kind=int, low: float = 0, high: float = float("inf")):
+            raw = get(name) or default
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a number")
+                return kind(default)
+            if not low <= value <= high:
+                problems.append(f"{name}={raw!r} is outside {low:g}…{high:g}")
+                return kind(default)
+            return value
+
+        var = Path(get("MINSHENG_VAR_DIR") or PROJECT_ROOT / "var")
+        ports = Ports(rasa=number("MINSHENG_RASA_PORT", "5005", int, 1, 65535),
+                      actions=number("MINSHENG_ACTIONS_PORT", "5055", int, 1, 65535),
+                      web=number("MINSHENG_WEB_PORT", "8000", int, 1, 65535))
+        hosts = Hosts(rasa=get("MINSHENG_RASA_HOST") or LOOPBACK, actions=get("MINSHENG_ACTIONS_HOST") or LOOPBACK,
+                      web=get("MINSHENG_WEB_HOST") or LOOPBACK)
+        database_url = get("MINSHENG_DATABASE_URL") or f"sqlite:///{var / 'minsheng.db'}"
+        timezone = get("MINSHENG_TIMEZONE") or "Asia/Shanghai"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"MINSHENG_TIMEZONE={timezone!r} is not a time zone (e.g. Asia/Shanghai)")
+            timezone = "Asia/Shanghai"
+        holidays = set()
+        for day in filter(None, (d.strip() for d in (get("MINSHENG_HOLIDAYS") or "").split(","))):
+            try:
+                holidays.add(dt.date.fromisoformat(day))
+            except ValueError:
+                problems.append(f"MINSHENG_HOLIDAYS: {day!r} is not a date (YYYY-MM-DD)")
+        prefix = (get("MINSHENG_TICKET_PREFIX") or "MS").upper()
+        if not re.fullmatch(r"[A-Z]{1,8}", prefix):
+            problems.append(f"MINSHENG_TICKET_PREFIX={prefix!r} must be 1 to 8 letters")
+            prefix = "MS"
+        taxonomy_file = Path(get("MINSHENG_TAXONOMY_FILE") or DEFAULT_TAXONOMY)
+        if not taxonomy_file.is_file():
+            problems.append(f"MINSHENG_TAXONOMY_FILE={str(taxonomy_file)!r} is not a file")
+            taxonomy_file = DEFAULT_TAXONOMY
+        web_public_url = (get("MINSHENG_WEB_PUBLIC_URL") or "").rstrip("/")
+        for name, url in (("MINSHENG_WEB_PUBLIC_URL", web_public_url),
+                          ("MINSHENG_RASA_PUBLIC_URL", get("MINSHENG_RASA_PUBLIC_URL") or "")):
+            if url and urlsplit(url).scheme not in ("http", "https"):
+                problems.append(f"{name}={url!r} must start with http:// or https://")
+        scheduler = (get("MINSHENG_SCHEDULER") or "on").lower()
+        if scheduler not in ("on", "off"):
+            problems.append(f"MINSHENG_SCHEDULER={scheduler!r} must be on or off")
+        secret_key = get("MINSHENG_SECRET_KEY") or ""
+        if secret_key:
+            try:
+                if len(base64.urlsafe_b64decode(secret_key)) != 32:
+                    raise ValueError
+            except ValueError:
+                problems.append("MINSHENG_SECRET_KEY must be 32 bytes in url-safe base64")
+        settings = cls(
+            var_dir=var,
+            database_url=database_url,
+            tracker_url=get("MINSHENG_TRACKER_URL") or f"sqlite:///{var / 'rasa-trackers.db'}",
+            lock_store_url=get("MINSHENG_LOCK_STORE_URL") or "",
+            ports=ports,
+            hosts=hosts,
+            rasa_url=(get("MINSHENG_RASA_URL") or f"http://127.0.0.1:{ports.rasa}").rstrip("/"),
+            rasa_public_url=get("MINSHENG_RASA_PUBLIC_URL") or "",
+            rasa_socket_path=get("MINSHENG_RASA_SOCKET_PATH") or "/socket.io",
+            actions_url=get("MINSHENG_ACTIONS_URL") or f"http://127.0.0.1:{ports.actions}/webhook",
+            action_timeout=number("MINSHENG_ACTION_TIMEOUT", "20", float, 1, 300),
+            callback_url=get("MINSHENG_CALLBACK_URL") or "",
+            web_public_url=web_public_url,
+            trusted_proxies=tuple(p.strip() for p in (get("MINSHENG_TRUSTED_PROXIES") or "").split(",") if p.strip()),
+            ticket_prefix=prefix,
+            timezone=timezone,
+            holidays=frozenset(holidays),
+            taxonomy_file=taxonomy_file,
+            category_confidence=number("MINSHENG_CATEGORY_CONFIDENCE", "0.5", float, 0, 1),
+            scheduler=scheduler != "off",
+            scheduler_interval=number("MINSHENG_SCHEDULER_INTERVAL", "5", float, 0.1, 3600),
+            outbox_claim_seconds=number("MINSHENG_OUTBOX_CLAIM_SECONDS", "60", int, 1, 86400),
+            rasa_token_value=get("MINSHENG_RASA_TOKEN") or "",
+            actions_secret_value=get(ACTIONS_SECRET_VARIABLE) or "",
+            secret_key_value=secret_key,
+        )
+        if problems:
+            raise SettingsError("; ".join(problems))
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_cache: Dict[Tuple[Tuple[str, str], ...], Settings] = {}
+
+
+def load() -> Settings:
+    """The settings of the current environment, read and checked once per distinct environment."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("MINSHENG_")))
+    found = _cache.get(key)
+    if found is None:
+        found = _cache[key] = Settings.from_env(os.environ)
+    return found
+
+
+def _generated(var_dir: Path, filename: str, make) -> str:
+    """A secret kept in var/<filename> (0600), made once; another process making it at the same
+    moment is fine."""
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = var_dir / filename
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())
+    return path.read_text().strip()
+
+
+# ---------------------------------------------------------------- the process around the settings
 
 def private_files() -> None:
     """From here on, everything this process creates is 0600 / 0700."""
     os.umask(PRIVATE_UMASK)
 
 
-def var_dir() -> Path:
-    path = Path(os.environ.get("MINSHENG_VAR_DIR", PROJECT_ROOT / "var"))
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def lock_down_var_dir() -> Path:
+def lock_down_var_dir(settings: Settings) -> Path:
     """var/ and everything in it readable by the owner only (files made by older versions too)."""
-    root = var_dir()
-    for folder, dirs, files in os.walk(root):
+    root = settings.var_dir
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder, _dirs, files in os.walk(root):
         os.chmod(folder, 0o700)
         for name in files:
             path = os.path.join(folder, name)
@@ -44,133 +275,33 @@ def lock_down_var_dir() -> Path:
     return root
 
 
-def _secret(variable: str, filename: str) -> str:
-    """The environment's value, or a random hex token generated once into var/<filename> (0600)."""
-    value = os.environ.get(variable)
-    if value:
-        return value
-    path = var_dir() / filename
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(24))
-    return path.read_text().strip()
+def prepare_process() -> Settings:
+    """What every product process does first: private files, settings checked, telemetry off."""
+    private_files()
+    settings = load()
+    lock_down_var_dir(settings)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    return settings
 
 
-FIRST_ADMIN = "admin"
+def give_rasa_the_actions_secret(settings: Settings) -> None:
+    """Rasa's endpoints file names ${MINSHENG_ACTIONS_SECRET}: it must be in Rasa's environment."""
+    os.environ[ACTIONS_SECRET_VARIABLE] = settings.actions_secret()
 
 
-def first_admin_password_file() -> Path:
-    """Where `minsheng run` keeps the generated password of the first admin until it is changed."""
-    return var_dir() / "admin-password"
+def child_environment(**extra: str) -> Dict[str, str]:
+    """The environment for a child process (a tool run by the product): this one's, plus `extra`."""
+    return {**os.environ, **extra}
 
 
 def forget_first_admin_password(username: str) -> None:
     """Once the first admin's password is changed, the file with the old one goes."""
     if username == FIRST_ADMIN:
-        first_admin_password_file().unlink(missing_ok=True)
+        load().first_admin_password_file().unlink(missing_ok=True)
 
 
-def rasa_token() -> str:
-    """MINSHENG_RASA_TOKEN, or a token generated once and kept in var/rasa-token."""
-    return _secret("MINSHENG_RASA_TOKEN", "rasa-token")
-
-
-def actions_secret() -> str:
-    """The secret Rasa shows the action server: MINSHENG_ACTIONS_SECRET, or var/actions-secret."""
-    return _secret("MINSHENG_ACTIONS_SECRET", "actions-secret")
-
-
-@dataclass(frozen=True)
-class Ports:
-    rasa: int
-    actions: int
-    web: int
-
-    @classmethod
-    def from_env(cls) -> "Ports":
-        return cls(
-            rasa=int(os.environ.get("MINSHENG_RASA_PORT", "5005")),
-            actions=int(os.environ.get("MINSHENG_ACTIONS_PORT", "5055")),
-            web=int(os.environ.get("MINSHENG_WEB_PORT", "8000")),
-        )
-
-
-@dataclass(frozen=True)
-class Hosts:
-    """The interface each process listens on: loopback unless configured otherwise."""
-    rasa: str
-    actions: str
-    web: str
-
-    @classmethod
-    def from_env(cls) -> "Hosts":
-        return cls(
-            rasa=os.environ.get("MINSHENG_RASA_HOST") or LOOPBACK,
-            actions=os.environ.get("MINSHENG_ACTIONS_HOST") or LOOPBACK,
-            web=os.environ.get("MINSHENG_WEB_HOST") or LOOPBACK,
-        )
-
-
-def rasa_url() -> str:
-    """Where the web app reaches the Rasa server's HTTP API."""
-    return os.environ.get("MINSHENG_RASA_URL") or f"http://127.0.0.1:{Ports.from_env().rasa}"
-
-
-def actions_url() -> str:
-    """Where Rasa reaches the action server."""
-    return os.environ.get("MINSHENG_ACTIONS_URL") or f"http://127.0.0.1:{Ports.from_env().actions}/webhook"
-
-
-def action_timeout() -> float:
-    """Seconds Rasa waits for the action server before telling the resident to try again."""
-    return float(os.environ.get("MINSHENG_ACTION_TIMEOUT", "20"))
-
-
-def web_public_url() -> str:
-    """The address residents and staff use for the web app (e.g. https://minsheng.example.gov.cn)."""
-    return (os.environ.get("MINSHENG_WEB_PUBLIC_URL") or "").rstrip("/")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def web_origins() -> List[str]:
-    """The only origins whose pages may call Rasa from a browser: the web app's own."""
-    port = Ports.from_env().web
-    origins = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
-    if web_public_url():
-        origins.insert(0, _origin(web_public_url()))
-    return origins
-
-
-def trusted_proxies() -> Tuple[str, ...]:
-    """Addresses of the load balancers whose X-Forwarded-For / -Proto the web app believes."""
-    raw = os.environ.get("MINSHENG_TRUSTED_PROXIES", "")
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
-
-
-def tracker_store_url() -> str:
-    """Rasa's tracker store: MINSHENG_TRACKER_URL, else a SQLite file beside the tickets."""
-    return os.environ.get("MINSHENG_TRACKER_URL") or f"sqlite:///{var_dir() / 'rasa-trackers.db'}"
-
-
-def callback_url() -> str:
-    """MINSHENG_CALLBACK_URL turns on Rasa's callback channel, posting answers to this URL."""
-    return os.environ.get("MINSHENG_CALLBACK_URL", "")
-
-
-def log_dir() -> Path:
-    path = var_dir() / "log"
-    path.mkdir(mode=0o700, exist_ok=True)
+def var_dir() -> Path:
+    """var/ of the current settings, made (0700) when missing."""
+    path = load().var_dir
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
-
-
-def ticket_database_url() -> str:
-    return database_url()

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
 import yaml
 
-DEFAULT_FILE = Path(__file__).with_name("taxonomy.yml")
+from bot import settings
+
+DEFAULT_FILE = settings.DEFAULT_TAXONOMY
 URGENCIES = ("emergency", "hazard", "normal")
 
 
@@ -45,8 +46,8 @@ class Taxonomy:
 
 
 def load(path: Optional[str] = None) -> Taxonomy:
-    path = path or os.environ.get("MINSHENG_TAXONOMY_FILE") or str(DEFAULT_FILE)
-    return _load(path)
+    """The taxonomy of MINSHENG_TAXONOMY_FILE (default: the shipped one), read once per file."""
+    return _load(path or str(settings.load().taxonomy_file))
 
 
 @functools.lru_cache(maxsize=4)

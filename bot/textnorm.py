@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Optional
+from typing import Iterable, Optional
 
 import opencc
 
@@ -66,6 +66,15 @@ def detect_script(text: Optional[str]) -> Optional[str]:
         return TRADITIONAL
     if to_traditional(han) != han:
         return SIMPLIFIED
+    return None
+
+
+def script_of(user_texts_newest_first: Iterable[Optional[str]]) -> Optional[str]:
+    """The script of the most recent user message that tells one (a bare "好" or "5678" does not)."""
+    for text in user_texts_newest_first:
+        script = detect_script(text)
+        if script:
+            return script
     return None
 
 

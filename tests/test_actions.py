@@ -332,7 +332,7 @@ async def test_internal_notes_never_reach_the_resident(sqlite_url):
     dispatcher, tracker = seen_by_alice()
     await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)
     answer = dispatcher.messages[0]["ticket_list"]
-    updates = " ".join(u.note for u in backend.updates_for("alice"))
+    updates = " ".join(u.note for u in await backend.updates_for("alice"))
     assert "已派单" in answer
     for secret in secrets:
         assert secret not in answer and secret not in updates
@@ -353,4 +353,4 @@ async def test_internal_notes_never_reach_the_resident(sqlite_url):
     await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)
     answer = dispatcher.messages[0]["ticket_list"]
     assert "已办结：已更换楼道灯" in answer and secrets[0] not in answer
-    assert [u.note for u in backend.updates_for("alice")][-1] == "已更换楼道灯"
+    assert [u.note for u in await backend.updates_for("alice")][-1] == "已更换楼道灯"

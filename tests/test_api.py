@@ -6,7 +6,7 @@ from bot.staff import accounts
 from bot.store.db import session_scope
 from bot.store.tickets import NewReport, create_ticket
 from bot.web.app import create_app
-from bot.web.config import WebConfig
+from tests.support.web import web_settings
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def tokens(sqlite_url):
 @pytest.fixture
 async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="", rasa_socket_path="/socket.io")))
+    return await aiohttp_client(create_app(web_settings(sqlite_url)))
 
 
 def bearer(token):
@@ -109,3 +109,48 @@ async def test_a_phone_follow_up_through_the_api_closes_a_satisfied_ticket(clien
                                  json={"rating": "4", "note": "居民说亮了"})
     body = await response.json()
     assert body["status"] == "closed" and body["history"][-1]["note"] == "电话回访：满意；意见：居民说亮了"
+
+
+async def test_handing_a_ticket_over_to_an_assisting_department(client, tokens):
+    """转交协办 is one entry of the action table: the API, its document and the console take it."""
+    number = tokens["number"]
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    action = document["paths"]["/api/v1/tickets/{number}/{action}"]["post"]
+    assert "hand_over" in action["parameters"][1]["schema"]["enum"]
+    assert "to" in action["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["disp"]),
+                      json={"lead": "transport", "assisting": ["sanitation"]})
+    by_assistant = await client.post(f"/api/v1/tickets/{number}/hand_over", headers=bearer(tokens["trash"]),
+                                     json={"to": "sanitation"})
+    assert by_assistant.status == 403  # only the lead department hands over
+    elsewhere = await client.post(f"/api/v1/tickets/{number}/hand_over", headers=bearer(tokens["roads"]),
+                                  json={"to": "housing"})
+    assert elsewhere.status == 409 and "协办" in (await elsewhere.json())["error"]
+    handed = await client.post(f"/api/v1/tickets/{number}/hand_over", headers=bearer(tokens["roads"]),
+                               json={"to": "sanitation", "note": "主要是垃圾堆放问题"})
+    body = await handed.json()
+    assert handed.status == 200 and body["lead_department"] == "sanitation"
+    assert body["assisting_departments"] == ["transport"] and body["status"] == "dispatched"
+    assert "转交协办：交通运输局 → 综合行政执法局（环卫）（主要是垃圾堆放问题）" in body["history"][-1]["note"]
+    still = await client.get(f"/api/v1/tickets/{number}", headers=bearer(tokens["roads"]))
+    assert still.status == 200  # the former lead assists and still sees it
+
+
+async def test_every_answer_matches_the_openapi_document(client, tokens):
+    """The document is generated from the models the API answers with: the answers validate."""
+    import jsonschema
+
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def check(body, name):
+        resolver = jsonschema.RefResolver.from_schema({"components": {"schemas": schemas}})
+        jsonschema.validate(body, schemas[name], resolver=resolver)
+
+    number = tokens["number"]
+    check(await (await client.get("/api/v1/tickets", headers=bearer(tokens["disp"]))).json(), "TicketPage")
+    check(await (await client.get(f"/api/v1/tickets/{number}", headers=bearer(tokens["disp"]))).json(), "TicketDetail")
+    dispatched = await client.post(f"/api/v1/tickets/{number}/dispatch", headers=bearer(tokens["disp"]),
+                                   json={"lead": "transport"})
+    check(await dispatched.json(), "TicketDetail")
+    check(await (await client.get("/api/v1/tickets/NOPE", headers=bearer(tokens["disp"]))).json(), "Error")

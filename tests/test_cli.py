@@ -112,10 +112,11 @@ def test_staff_add_token_prints_a_working_token(tmp_path):
 def test_rasa_is_started_with_its_token_even_one_that_looks_like_an_option(token, tmp_path, monkeypatch):
     from rasa.__main__ import create_argument_parser
 
-    from bot import serve
+    from bot import serve, settings
 
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    parsed = create_argument_parser().parse_args(serve.rasa_arguments("127.0.0.1", 5005, token))
+    monkeypatch.setenv("MINSHENG_RASA_TOKEN", token)
+    parsed = create_argument_parser().parse_args(serve.rasa_arguments(settings.load(), "127.0.0.1", 5005))
     assert parsed.auth_token == token and parsed.enable_api and parsed.interface == "127.0.0.1"
 
 
@@ -125,5 +126,5 @@ def test_a_generated_rasa_token_never_looks_like_an_option(tmp_path, monkeypatch
     monkeypatch.delenv("MINSHENG_RASA_TOKEN", raising=False)
     for attempt in range(20):
         monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path / str(attempt)))
-        token = settings.rasa_token()
-        assert len(token) >= 32 and not token.startswith("-") and token == settings.rasa_token()
+        token = settings.load().rasa_token()
+        assert len(token) >= 32 and not token.startswith("-") and token == settings.load().rasa_token()

@@ -14,9 +14,11 @@ def test_postgres_tracker_store():
 
 
 def test_redis_lock_store_only_when_configured(monkeypatch):
+    from bot import settings
+
     monkeypatch.delenv("MINSHENG_LOCK_STORE_URL", raising=False)
-    assert "lock_store" not in endpoints("http://a/webhook", "sqlite:///x.db")
+    assert "lock_store" not in endpoints("http://a/webhook", "sqlite:///x.db", settings.load().lock_store_url)
     monkeypatch.setenv("MINSHENG_LOCK_STORE_URL", "redis://127.0.0.1:6379/2")
-    config = endpoints("http://a/webhook", "sqlite:///x.db")
+    config = endpoints("http://a/webhook", "sqlite:///x.db", settings.load().lock_store_url)
     assert config["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": 2}
     assert config["nlg"] == {"type": "bot.nlg.ScriptAwareNLG"}

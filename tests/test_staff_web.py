@@ -9,7 +9,7 @@ from bot.store.db import session_scope
 from bot.store.schema import AuditEntry, Ticket
 from bot.store.tickets import NewReport, create_ticket
 from bot.web.app import create_app
-from bot.web.config import WebConfig
+from tests.support.web import web_settings
 
 PASSWORD = "long-enough-pw"
 
@@ -30,7 +30,7 @@ def people(sqlite_url):
 @pytest.fixture
 async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="", rasa_socket_path="/socket.io")))
+    return await aiohttp_client(create_app(web_settings(sqlite_url)))
 
 
 async def csrf_of(client, path):
@@ -225,7 +225,7 @@ async def test_a_reply_reaches_the_resident_at_the_next_status_question(client, 
     await login(client, "disp")
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
     await client.post(f"/staff/tickets/{people['road']}/reply", data={"note": "已安排明天维修", "csrf_token": token})
-    assert "答复：已安排明天维修" in backend.conversation_summary("c1")[0]
+    assert "答复：已安排明天维修" in (await backend.conversation_summary("c1"))[0]
 
 
 async def test_category_corrections_become_training_rows(client, people, sqlite_url, capsys):
@@ -299,3 +299,20 @@ async def test_dashboard_and_bulletin_show_satisfaction_by_department(client, pe
     bulletin = await (await client.get("/staff/bulletin")).text()
     assert "群众评价 1 件（参评率 100%），满意率 0%，因不满意重新办理 1 件" in bulletin
     assert "交通运输局：满意率 0%（1 件评价，1 件不满意重办）" in bulletin
+
+
+async def test_the_ticket_page_offers_the_actions_of_the_table_the_user_may_take(client, people):
+    await login(client, "disp")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    offered = set(re.findall(r'action="/staff/tickets/[^/]+/(\w+)"', page))
+    assert {"dispatch", "merge", "reject", "recategorize", "reply", "note"} <= offered
+    assert not offered & {"start", "resolve", "return", "hand_over", "follow_up"}  # not in this state / no assistant
+    token = await csrf_of(client, f"/staff/tickets/{people['road']}")
+    await client.post(f"/staff/tickets/{people['road']}/dispatch",
+                      data={"lead": "transport", "assisting": "sanitation", "csrf_token": token})
+    await client.post("/staff/logout", data={"csrf_token": token})
+    await login(client, "roads")
+    page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
+    form = page[page.index('/hand_over"'):]
+    assert "转交协办" in form and 'value="sanitation"' in form.split("</form>")[0]
+    assert "dispatch" not in set(re.findall(r'action="/staff/tickets/[^/]+/(\w+)"', page))

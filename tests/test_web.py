@@ -9,13 +9,13 @@ from PIL import Image
 from bot.parsing import PHOTO_PATH
 
 from bot.web.app import create_app
-from bot.web.config import WebConfig
+from tests.support.web import web_settings
 
 
 @pytest.fixture
 async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    return await aiohttp_client(create_app(WebConfig(database_url=sqlite_url, rasa_public_url="",
+    return await aiohttp_client(create_app(web_settings(sqlite_url,
                                                      rasa_socket_path="/socket.io")))
 
 
@@ -50,7 +50,7 @@ async def test_health_reports_the_database(client):
 
 
 async def test_health_says_when_the_database_is_gone(aiohttp_client, tmp_path):
-    broken = WebConfig(database_url="postgresql://nobody@127.0.0.1:1/none", rasa_public_url="", rasa_socket_path="/socket.io")
+    broken = web_settings("postgresql://nobody@127.0.0.1:1/none")
     client = await aiohttp_client(create_app(broken))
     response = await client.get("/healthz")
     assert response.status == 503

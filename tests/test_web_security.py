@@ -18,14 +18,14 @@ from bot.staff import accounts
 from bot.store.db import session_scope
 from bot.store.tickets import NewReport, create_ticket
 from bot.web.app import create_app
-from bot.web.config import WebConfig
+from tests.support.web import web_settings
 
 PASSWORD = "long-enough-pw"
 COOKIE = "MINSHENG_STAFF"
 
 
 def config(url, **extra):
-    return WebConfig(database_url=url, rasa_public_url="", rasa_socket_path="/socket.io", **extra)
+    return web_settings(url, **extra)
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ async def test_a_forged_forwarded_address_from_an_untrusted_peer_is_refused(aioh
 
 async def test_https_only_marks_the_cookie_secure_always(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    app = await aiohttp_client(create_app(config(sqlite_url, https_only=True)))
+    app = await aiohttp_client(create_app(config(sqlite_url, web_public_url="https://minsheng.example.gov.cn")))
     assert "secure" in (await app.get("/staff/login")).headers["Set-Cookie"].lower()
 
 

@@ -1,10 +1,13 @@
-"""The actions' only door to the ticket store."""
+"""The actions' only door to the ticket store. Every call runs its transaction in a worker thread
+(`off_the_loop`): the action server never waits on the database in its event loop."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, Awaitable, Callable, List, Optional, Tuple, TypeVar
 
 from bot import taxonomy
 from bot.parsing import mask_phones_in
@@ -16,8 +19,17 @@ from bot.store.tickets import NewReport, create_ticket, find_by_number, tickets_
 from bot.store.workdays import local_today, local_zone
 
 logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 
+def off_the_loop(function: Callable[..., Result]) -> Callable[..., Awaitable[Result]]:
+    @functools.wraps(function)
+    async def in_a_thread(*args: Any, **kwargs: Any) -> Result:
+        return await asyncio.to_thread(function, *args, **kwargs)
+    return in_a_thread
+
+
+@off_the_loop
 def submit(report: NewReport) -> tuple[str, str, str, bool]:
     """(ticket number, department name, deadline, created) — idempotent per submission key."""
     tax = taxonomy.load()
@@ -33,7 +45,7 @@ def _describe(ticket) -> str:
         entry, line = seen
         local = entry.at.replace(tzinfo=dt.timezone.utc).astimezone(local_zone())
         updated = f"｜最近更新 {local:%m-%d %H:%M}（{mask_phones_in(line)}）"
-    overdue = "，已超期" if ticket.status in states.OPEN and ticket.deadline < local_today() else ""
+    overdue = "，已超期" if ticket.is_overdue(local_today()) else ""
     text = mask_phones_in(ticket.description)
     text = text if len(text) <= 30 else text[:30] + "…"
     return (
@@ -43,11 +55,13 @@ def _describe(ticket) -> str:
     )
 
 
+@off_the_loop
 def conversation_summary(conversation_id: str) -> List[str]:
     with session_scope() as session:
         return [_describe(t) for t in tickets_of_conversation(session, conversation_id)]
 
 
+@off_the_loop
 def ticket_summary_if_owned(number: str, conversation_id: str) -> Optional[str]:
     with session_scope() as session:
         ticket = find_by_number(session, number)
@@ -56,11 +70,13 @@ def ticket_summary_if_owned(number: str, conversation_id: str) -> Optional[str]:
     return None
 
 
+@off_the_loop
 def phone_check_locked(number: str, source: Optional[str]) -> bool:
     with session_scope() as session:
         return status_checks.locked(session, number, source)
 
 
+@off_the_loop
 def ticket_summary_if_phone_matches(number: str, last4: str, conversation_id: str,
                                     source: Optional[str]) -> Optional[str]:
     """The ticket's summary when the digits match; None otherwise. Raises TooManyTries."""
@@ -88,6 +104,7 @@ def _update_of(session, message) -> Update:
                   survey_open=surveys.awaiting_verdict(session, ticket) is not None)
 
 
+@off_the_loop
 def updates_for(conversation_id: str, notification_id: Optional[str] = None) -> List[Update]:
     """The update pushed to this conversation, or (without an id) all it has not been shown yet."""
     with session_scope() as session:
@@ -99,12 +116,14 @@ def updates_for(conversation_id: str, notification_id: Optional[str] = None) -> 
         return [_update_of(session, message)]
 
 
+@off_the_loop
 def mark_shown(notification_ids: List[int]) -> None:
     with session_scope() as session:
         for message_id in notification_ids:
             outbox.mark_delivered(session, message_id, "next_message")
 
 
+@off_the_loop
 def survey_still_open(number: str, conversation_id: str) -> bool:
     with session_scope() as session:
         ticket = find_by_number(session, number)
@@ -112,6 +131,7 @@ def survey_still_open(number: str, conversation_id: str) -> bool:
                 and surveys.awaiting_verdict(session, ticket) is not None)
 
 
+@off_the_loop
 def record_survey(number: str, conversation_id: str, rating: Rating) -> Tuple[str, str]:
     """("reopened" | "closed" | "not_open", department name) — only for this conversation's tickets."""
     with session_scope() as session:

@@ -154,18 +154,18 @@ class ActionSubmitReport(Action):
         # A store that cannot be reached raises: Rasa tells the resident to send "确认" again, and the
         # same report id gives the same ticket however often it is sent (bot/rasa_patches.py).
         try:
-            number, department, deadline, created = backend.submit(report)
+            number, department, deadline, created = await backend.submit(report)
         except InvalidReport as refused:
             logger.warning("report of %s refused by the store: %s", tracker.sender_id, refused)
             dispatcher.utter_message(response="utter_report_refused", reason=str(refused))
-            return reset_report() + resume_waiting_survey(tracker)
+            return reset_report() + await resume_waiting_survey(tracker)
         if created:
             dispatcher.utter_message(response="utter_ticket_created", ticket_number=number,
                                      department_name=department, deadline=deadline)
         else:
             dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number,
                                      department_name=department, deadline=deadline)
-        return reset_report() + resume_waiting_survey(tracker)
+        return reset_report() + await resume_waiting_survey(tracker)
 
 
 class ActionCancelReport(Action):
@@ -174,4 +174,4 @@ class ActionCancelReport(Action):
 
     async def run(self, dispatcher, tracker, domain):
         dispatcher.utter_message(response="utter_report_cancelled")
-        return reset_report() + resume_waiting_survey(tracker)
+        return reset_report() + await resume_waiting_survey(tracker)

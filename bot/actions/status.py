@@ -34,20 +34,20 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(response="utter_ticket_number_malformed")
             return reset
         if number is None:
-            lines = backend.conversation_summary(tracker.sender_id)
+            lines = await backend.conversation_summary(tracker.sender_id)
             if lines:
                 dispatcher.utter_message(response="utter_status_list", ticket_list="\n".join(lines))
             else:
                 dispatcher.utter_message(response="utter_status_none")
             return reset
-        own = backend.ticket_summary_if_owned(number, tracker.sender_id)
+        own = await backend.ticket_summary_if_owned(number, tracker.sender_id)
         if own is not None:
             dispatcher.utter_message(response="utter_status_one", ticket_list=own)
             return reset
         if tracker.active_loop.get("name") in ("report_form", "survey_form"):
             dispatcher.utter_message(response="utter_status_later")
             return reset
-        if backend.phone_check_locked(number, _source(tracker)):
+        if await backend.phone_check_locked(number, _source(tracker)):
             dispatcher.utter_message(response="utter_status_too_many_attempts")
             return reset
         # Unknown or somebody else's: the same question either way, so nothing is revealed.
@@ -66,12 +66,12 @@ class ActionVerifyStatus(Action):
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return events
         try:
-            summary = backend.ticket_summary_if_phone_matches(number, last4, tracker.sender_id, _source(tracker))
+            summary = await backend.ticket_summary_if_phone_matches(number, last4, tracker.sender_id, _source(tracker))
         except TooManyTries:
             dispatcher.utter_message(response="utter_status_too_many_attempts")
-            return events + resume_waiting_survey(tracker)
+            return events + await resume_waiting_survey(tracker)
         if summary is None:
             dispatcher.utter_message(response="utter_status_not_found")
-            return events + resume_waiting_survey(tracker)
+            return events + await resume_waiting_survey(tracker)
         dispatcher.utter_message(response="utter_status_one", ticket_list=summary)
-        return events + resume_waiting_survey(tracker)
+        return events + await resume_waiting_survey(tracker)

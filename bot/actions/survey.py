@@ -25,10 +25,10 @@ def start_survey(number: str, waiting: List[str]) -> List[Dict[str, Any]]:
             SlotSet("survey_waiting", waiting), FollowupAction(SURVEY_FORM)]
 
 
-def resume_waiting_survey(tracker: Tracker) -> List[Dict[str, Any]]:
+async def resume_waiting_survey(tracker: Tracker) -> List[Dict[str, Any]]:
     """After another form ends: ask the next survey that waited for it, if still open."""
     waiting = [n for n in (tracker.get_slot("survey_waiting") or [])
-               if backend.survey_still_open(n, tracker.sender_id)]
+               if await backend.survey_still_open(n, tracker.sender_id)]
     if not waiting:
         return [SlotSet("survey_waiting", [])] if tracker.get_slot("survey_waiting") else []
     return start_survey(waiting[0], waiting[1:])
@@ -73,14 +73,14 @@ class ActionSubmitSurvey(Action):
         if not number or level is None:
             return events
         rating = ratings.Rating(level, None if comment in (None, NO_COMMENT) else comment)
-        outcome, department = backend.record_survey(number, tracker.sender_id, rating)
+        outcome, department = await backend.record_survey(number, tracker.sender_id, rating)
         if outcome == "reopened":
             dispatcher.utter_message(response="utter_survey_reopened", ticket_number=number, department_name=department)
         elif outcome == "closed":
             dispatcher.utter_message(response="utter_survey_thanks", ticket_number=number, rating=rating.label)
         else:
             dispatcher.utter_message(response="utter_survey_closed_already", ticket_number=number)
-        return events + resume_waiting_survey(tracker)
+        return events + await resume_waiting_survey(tracker)
 
 
 class ActionPauseSurvey(Action):

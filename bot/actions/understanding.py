@@ -1,22 +1,20 @@
 """What the NLU pipeline understood of the resident's latest message, as slot values."""
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from bot import limits, taxonomy
+from bot import limits, settings, taxonomy
 from bot.channels import CUT_FROM_KEY
-from bot.nlg import script_of
-from bot.textnorm import TRADITIONAL, clean_user_text, to_traditional
+from bot.textnorm import TRADITIONAL, clean_user_text, script_of, to_traditional
 
 
 def confident_enough(ranking: List[Dict[str, Any]]) -> bool:
     """State the category when the model is clearly sure; otherwise ask among the top few."""
     if not ranking:
         return False
-    threshold = float(os.environ.get("MINSHENG_CATEGORY_CONFIDENCE", "0.5"))
+    threshold = settings.load().category_confidence
     top = ranking[0]["confidence"]
     second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
     return top >= threshold and top - second >= 0.15

@@ -15,15 +15,14 @@ from bot.notify.rasa_api import UPDATE_INTENT
 
 SEEN_KEPT = 100
 SURVEY_KINDS = ("resolved", "survey_reminder")
-RESPONSES = {
-    "dispatched": "utter_update_dispatched",
-    "in_progress": "utter_update_in_progress",
-    "resolved": "utter_update_resolved",
-    "rejected": "utter_update_rejected",
-    "duplicate": "utter_update_duplicate",
-    "reply": "utter_update_reply",
-    "survey_reminder": "utter_update_survey_reminder",
-}
+
+
+def response_for(kind: str, domain: dict) -> str:
+    """A message of kind `k` is said with the response utter_update_{k} (by name, as rasa-sdk finds
+    validate_{slot}); a kind the domain has no response for, with utter_update_other."""
+    name = f"utter_update_{kind}"
+    known = domain.get("responses")
+    return name if known is None or name in known else "utter_update_other"
 
 
 class ActionDeliverUpdates(Action):
@@ -37,7 +36,7 @@ class ActionDeliverUpdates(Action):
         if pushed and wanted is None:
             return []
         seen: List[str] = [str(i) for i in (tracker.get_slot("notifications_seen") or [])]
-        updates = [u for u in backend.updates_for(tracker.sender_id, wanted) if str(u.id) not in seen]
+        updates = [u for u in await backend.updates_for(tracker.sender_id, wanted) if str(u.id) not in seen]
         busy = bool(tracker.active_loop.get("name"))
         being_rated = tracker.get_slot("survey_ticket") if tracker.active_loop.get("name") == "survey_form" else None
         waiting = list(tracker.get_slot("survey_waiting") or [])
@@ -46,7 +45,7 @@ class ActionDeliverUpdates(Action):
             seen.append(str(update.id))
             if update.kind == "survey_reminder" and not update.survey_open:
                 continue  # answered meanwhile
-            dispatcher.utter_message(response=RESPONSES.get(update.kind, "utter_update_other"),
+            dispatcher.utter_message(response=response_for(update.kind, domain),
                                      ticket_number=update.ticket_number, department_name=update.department_name,
                                      deadline=update.deadline, note=update.note)
             if update.kind in SURVEY_KINDS and update.survey_open and update.ticket_number != being_rated:
@@ -58,7 +57,7 @@ class ActionDeliverUpdates(Action):
                 else:
                     survey_now = update.ticket_number
         if not pushed:
-            backend.mark_shown([u.id for u in updates])
+            await backend.mark_shown([u.id for u in updates])
         events = [SlotSet("notifications_seen", seen[-SEEN_KEPT:])]
         if not pushed:
             events.append(SlotSet("updates_waiting", False))

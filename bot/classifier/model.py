@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
@@ -25,8 +25,8 @@ class TextClassifier:
 
     def __init__(self, folds: int = 3) -> None:
         self.folds = folds
-        self.pipeline = None
-        self.encoder = None
+        self.pipeline: Any = None  # a fitted scikit-learn Pipeline after fit()
+        self.encoder: Any = None  # a fitted LabelEncoder after fit()
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "TextClassifier":
         from sklearn.calibration import CalibratedClassifierCV

@@ -38,7 +38,7 @@ def combine_urgency(text: str, ranking: List[Dict[str, Any]]) -> Dict[str, Any]:
     best = dict(ranking[0]) if ranking else {"name": "normal", "confidence": 0.0}
     ruled = rule_urgency(text)
     order = {"normal": 0, "hazard": 1, "emergency": 2}
-    if ruled and order[ruled] > order.get(best["name"], 0):
+    if ruled and order[ruled] > order.get(str(best["name"]), 0):
         return {"name": ruled, "confidence": 1.0, "source": "rule"}
     return {**best, "source": "model"}
 
@@ -68,15 +68,17 @@ class CategoryUrgencyClassifier(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        texts, categories, urgencies = [], [], []
+        texts: List[str] = []
+        categories: List[str] = []
+        urgencies: List[str] = []
         for example in training_data.intent_examples:
             if example.get(INTENT) != self.config["report_intent"]:
                 continue
             labels = example_labels(example)
             if labels["category"]:
-                texts.append(example.get(TEXT))
-                categories.append(labels["category"])
-                urgencies.append(labels["urgency"])
+                texts.append(example.get(TEXT) or "")
+                categories.append(str(labels["category"]))
+                urgencies.append(str(labels["urgency"]))
         if len(set(categories)) < 2:
             logger.warning("No labelled report examples: category classification is off.")
         else:

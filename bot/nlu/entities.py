@@ -1,7 +1,6 @@
 """Entities read by patterns rather than learned: phone numbers, ticket numbers, locations."""
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -12,7 +11,7 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import parsing
+from bot import parsing, settings
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -22,7 +21,7 @@ class PatternEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"ticket_prefix": None}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.prefix = config.get("ticket_prefix") or os.environ.get("MINSHENG_TICKET_PREFIX", "MS")
+        self.prefix = config.get("ticket_prefix") or settings.load().ticket_prefix
 
     @classmethod
     def create(

@@ -6,8 +6,8 @@ order."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,7 +15,7 @@ from typing import Dict, List
 
 from bot.notify.rasa_api import RasaApi, RasaUnavailable
 from bot.store import outbox
-from bot.store.db import session_scope
+from bot.store.db import in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +24,6 @@ PULL_ONLY_CHANNELS = frozenset({None, "", "rest", "cmdline"})
 BATCH = 50
 CONCURRENT_CONVERSATIONS = 8
 PASS_SECONDS = 20  # well inside the scheduler's lease
-
-
-def claim_seconds() -> int:
-    return int(os.environ.get("MINSHENG_OUTBOX_CLAIM_SECONDS", outbox.CLAIM_SECONDS))
 
 
 @dataclass
@@ -45,10 +41,12 @@ async def _failed(rasa: RasaApi, conversation_id: str, message_ids: List[int], e
         await rasa.flag_waiting(conversation_id)
     except RasaUnavailable:
         pass
-    with session_scope() as session:
+    def note_failure(session) -> None:
         outbox.push_failed(session, message_ids[0], str(error))
         for later in message_ids[1:]:
             outbox.push_failed(session, later, "an earlier update to this conversation failed")
+
+    await in_thread(note_failure)
     report.failed.append(message_ids[0])
 
 
@@ -63,9 +61,11 @@ async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids
             await _failed(rasa, conversation_id, message_ids, error, report)
             return
         if channel in PULL_ONLY_CHANNELS:
-            with session_scope() as session:
+            def wait(session) -> None:
                 for message_id in message_ids:
                     outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
+
+            await in_thread(wait)
             report.waiting.extend(message_ids)
             return
         for position, message_id in enumerate(message_ids):
@@ -74,21 +74,25 @@ async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids
             except RasaUnavailable as error:
                 await _failed(rasa, conversation_id, message_ids[position:], error, report)
                 return
-            with session_scope() as session:
-                outbox.mark_delivered(session, message_id, "push")
+            await in_thread(functools.partial(_delivered, message_id=message_id))
             report.pushed.append(message_id)
 
 
-async def deliver_due(rasa: RasaApi) -> PassReport:
+def _delivered(session, message_id: int) -> None:
+    outbox.mark_delivered(session, message_id, "push")
+
+
+async def deliver_due(rasa: RasaApi, claim_seconds: int = outbox.CLAIM_SECONDS) -> PassReport:
     """Pushes what is due, batch after batch, for up to PASS_SECONDS. While Rasa is down (starting
-    up, restarting) nothing is claimed, so no message spends its attempts on that."""
+    up, restarting) nothing is claimed, so no message spends its attempts on that. A claim lasts
+    `claim_seconds` (MINSHENG_OUTBOX_CLAIM_SECONDS) before another deliverer may take it over."""
     report = PassReport()
     if not await rasa.is_up():
         return report
     started = time.monotonic()
     while time.monotonic() - started < PASS_SECONDS:
-        with session_scope() as session:
-            claimed = [(m.id, m.conversation_id) for m in outbox.claim_due(session, claim_seconds(), limit=BATCH)]
+        claimed = await in_thread(lambda session: [(m.id, m.conversation_id) for m in
+                                                    outbox.claim_due(session, claim_seconds, limit=BATCH)])
         by_conversation: Dict[str, List[int]] = defaultdict(list)
         for message_id, conversation_id in claimed:
             by_conversation[conversation_id].append(message_id)

@@ -1,11 +1,17 @@
-"""The calls the deliverer makes to the Rasa server's HTTP API (token-protected)."""
+"""The web app's client of the Rasa server's HTTP API (token-protected): the deliverer's pushes and
+the classification of reports filed by staff. One HTTP session per process, opened with the web
+app and closed with it (or per call, for a client used outside the app)."""
 from __future__ import annotations
 
-from typing import Optional
+import contextlib
+import logging
+from typing import AsyncIterator, Optional
 
 import aiohttp
 
 from bot.channels import WAITING_SLOT
+
+logger = logging.getLogger(__name__)
 
 UPDATE_INTENT = "EXTERNAL_ticket_update"
 
@@ -19,11 +25,28 @@ class RasaApi:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @contextlib.asynccontextmanager
+    async def _client(self) -> AsyncIterator[aiohttp.ClientSession]:
+        if self._session is not None:
+            yield self._session
+            return
+        async with aiohttp.ClientSession(timeout=self.timeout) as session:  # a client used outside the app
+            yield session
 
     async def _call(self, method: str, path: str, **kwargs) -> dict:
         params = {"token": self.token, **kwargs.pop("params", {})}
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as client:
+            async with self._client() as client:
                 async with client.request(method, f"{self.base_url}{path}", params=params, **kwargs) as response:
                     body = await response.text()
                     if response.status != 200:
@@ -34,8 +57,8 @@ class RasaApi:
 
     async def is_up(self) -> bool:
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as client:
-                async with client.get(f"{self.base_url}/") as response:
+            async with self._client() as client:
+                async with client.get(f"{self.base_url}/", timeout=aiohttp.ClientTimeout(total=3)) as response:
                     return response.status == 200
         except (aiohttp.ClientError, OSError, TimeoutError):
             return False
@@ -56,3 +79,17 @@ class RasaApi:
         await self._call("POST", f"/conversations/{conversation_id}/tracker/events",
                          params={"include_events": "NONE"},
                          json={"event": "slot", "name": WAITING_SLOT, "value": True})
+
+    async def classify(self, text: str) -> Optional[dict]:
+        """What the chat's own model makes of a report: {"category", "category_confidence",
+        "urgency"}; None when Rasa cannot be asked or finds no category."""
+        try:
+            parsed = await self._call("POST", "/model/parse", json={"text": text})
+        except RasaUnavailable as failure:
+            logger.warning("classification: %s", failure)
+            return None
+        category = parsed.get("category") or {}
+        if not category.get("name"):
+            return None
+        return {"category": category["name"], "category_confidence": category.get("confidence"),
+                "urgency": (parsed.get("urgency") or {}).get("name", "normal")}

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.notify.deliverer import deliver_due
 from bot.notify.rasa_api import RasaApi
+from bot.settings import Settings
 from bot.store import overdue, retention, surveys
 from bot.store.db import session_scope
 from bot.store.schema import SchedulerLease, utcnow
@@ -67,16 +68,20 @@ def run_due_jobs(now: Optional[dt.datetime] = None) -> dict:
 
 
 class Scheduler:
-    def __init__(self, rasa: RasaApi, interval: Optional[float] = None) -> None:
+    """Runs the jobs every `settings.scheduler_interval` seconds while it holds the lease. The
+    database work runs in worker threads, the pushes on the event loop."""
+
+    def __init__(self, rasa: RasaApi, settings: Settings) -> None:
         self.rasa = rasa
-        self.interval = interval if interval is not None else float(os.environ.get("MINSHENG_SCHEDULER_INTERVAL", "5"))
+        self.interval = settings.scheduler_interval
+        self.claim_seconds = settings.outbox_claim_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def tick(self) -> bool:
-        if not take_lease(self.holder):
+        if not await asyncio.to_thread(take_lease, self.holder):
             return False
-        counts = run_due_jobs()
-        report = await deliver_due(self.rasa)
+        counts = await asyncio.to_thread(run_due_jobs)
+        report = await deliver_due(self.rasa, self.claim_seconds)
         if any(counts.values()) or report.pushed or report.waiting or report.failed:
             logger.info("scheduler: %s; pushed %s, waiting %s, failed %s",
                         counts, report.pushed, report.waiting, report.failed)
@@ -92,6 +97,6 @@ class Scheduler:
                 await asyncio.sleep(self.interval)
         finally:
             try:
-                release_lease(self.holder)
+                await asyncio.to_thread(release_lease, self.holder)
             except Exception:
                 logger.exception("could not release the scheduler lease")

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import InvalidInput, TooManyAttempts
 from bot.store.schema import ApiToken, Department, LoginFailure, StaffSession, User, utcnow
 
 ROLES = ("dispatcher", "department", "supervisor", "admin")
@@ -31,16 +32,15 @@ _hasher = PasswordHasher()
 _dummy_hash: Optional[str] = None
 
 
-class AccountError(ValueError):
+class AccountError(InvalidInput):
     pass
 
 
-class TooManyFailures(AccountError):
+class TooManyFailures(TooManyAttempts):
     """Throttled: the next try from this address for this name must wait `seconds`."""
 
     def __init__(self, seconds: int) -> None:
-        super().__init__(f"尝试次数过多，请 {seconds} 秒后再试")
-        self.seconds = seconds
+        super().__init__(f"尝试次数过多，请 {seconds} 秒后再试", seconds)
 
 
 def generate_password() -> str:
@@ -143,9 +143,11 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     """The user when the password is right; None otherwise. Raises TooManyFailures while this
     address must wait before trying this name again."""
     user = find_user(session, username)
-    usable = user is not None and user.active
-    if not _throttled_check(session, username, user.password_hash if usable else None, password, remote_addr):
+    usable = user if user is not None and user.active else None
+    if not _throttled_check(session, username, usable.password_hash if usable else None, password, remote_addr):
         return None
+    assert usable is not None  # the password matched a real, active user's hash
+    user = usable
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user

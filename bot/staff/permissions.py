@@ -1,67 +1,75 @@
-"""What each role may see and do. Department staff see only their department's tickets (lead or
-assisting); supervisors read everything; dispatchers and admins work every ticket."""
+"""What each role may see and do, asked in one call: `allows(user, permission, ticket)`.
+
+Permissions are the ticket actions of bot/staff/workflow.py (their roles are in the action table)
+and these:
+- view_ticket: department staff see only their department's tickets (lead or assisting); every
+  other role sees all of them;
+- view_phone: residents' phone numbers in full (supervisors see them masked, also where a resident
+  typed one into their words);
+- file_on_behalf: register what a resident said face to face, by phone, … (not supervisors);
+- view_statistics: the dashboard, the inspection list and the bulletin (not department staff).
+With a ticket, a permission also needs view_ticket of that ticket."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, FrozenSet, Optional
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.sql import Select
 
 from bot.parsing import mask_phone, mask_phones_in
+from bot.staff.accounts import ROLES
 from bot.store.schema import Ticket, TicketAssist, User
 
-# Roles that see residents' phone numbers in full; others (supervisors) see them masked, also
-# where a resident typed one into their words.
-PHONE_ROLES = frozenset({"dispatcher", "department", "admin"})
+EVERYONE = frozenset(ROLES)
 
-# action -> roles that may take it
-ACTIONS = {
-    "dispatch": {"dispatcher", "admin"},
-    "recategorize": {"dispatcher", "admin"},
-    "merge": {"dispatcher", "admin"},
-    "reject": {"dispatcher", "admin"},
-    "return": {"department", "dispatcher", "admin"},
-    "start": {"department", "dispatcher", "admin"},
-    "resolve": {"department", "dispatcher", "admin"},
-    "note": {"department", "dispatcher", "supervisor", "admin"},
-    "reply": {"department", "dispatcher", "admin"},
-    # A department does not record how residents rated its own work: the phone follow-up (电话回访)
-    # is for the dispatching side and the supervisors.
-    "follow_up": {"dispatcher", "supervisor", "admin"},
+PERMISSIONS: Dict[str, FrozenSet[str]] = {
+    "view_ticket": EVERYONE,
+    "view_phone": frozenset({"dispatcher", "department", "admin"}),
+    "file_on_behalf": frozenset({"dispatcher", "department", "admin"}),
+    "view_statistics": frozenset({"dispatcher", "supervisor", "admin"}),
 }
 
 
+def _roles(permission: str) -> FrozenSet[str]:
+    if permission in PERMISSIONS:
+        return PERMISSIONS[permission]
+    from bot.staff.workflow import ACTIONS  # the action table names who may take each action
+
+    action = ACTIONS.get(permission)
+    return action.roles if action is not None else frozenset()
+
+
+def _sees(user: User, ticket: Ticket) -> bool:
+    if user.role != "department":
+        return True
+    return ticket.lead_department_id == user.department_id or any(d.id == user.department_id for d in ticket.assisting)
+
+
+def allows(user: Optional[User], permission: str, ticket: Optional[Ticket] = None) -> bool:
+    """May `user` do `permission` (on `ticket`, when given)? Unknown permissions are refused."""
+    if user is None or not user.active or user.role not in _roles(permission):
+        return False
+    return ticket is None or _sees(user, ticket)
+
+
 def visible_tickets(user: User, query: Select) -> Select:
+    """The view_ticket rule as a query filter."""
     if user.role != "department":
         return query
     assisting = exists().where(TicketAssist.ticket_id == Ticket.id, TicketAssist.department_id == user.department_id)
     return query.where(or_(Ticket.lead_department_id == user.department_id, assisting))
 
 
-def can_see(user: User, ticket: Ticket) -> bool:
-    if user.role != "department":
-        return True
-    return ticket.lead_department_id == user.department_id or any(d.id == user.department_id for d in ticket.assisting)
-
-
-def can_do(user: User, action: str, ticket: Ticket) -> bool:
-    return user.role in ACTIONS.get(action, set()) and can_see(user, ticket)
-
-
-def may_view_phone(user: User) -> bool:
-    return user.role in PHONE_ROLES
-
-
 def shown_phone(user: User, phone: Optional[str]) -> Optional[str]:
     if not phone:
         return phone
-    return phone if may_view_phone(user) else mask_phone(phone)
+    return phone if allows(user, "view_phone") else mask_phone(phone)
 
 
 def shown_text(user: User, text: Optional[str]) -> Optional[str]:
     """A resident's words, a place or a note as this user may read them: phone numbers inside are
-    masked for roles that may not see phones."""
-    if not text or may_view_phone(user):
+    masked for those without view_phone."""
+    if not text or allows(user, "view_phone"):
         return text
     return mask_phones_in(text)
 

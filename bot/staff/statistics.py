@@ -77,8 +77,8 @@ def figures(session: Session, period: Period, by: str = "department") -> List[Ro
             column,
             func.count(),
             func.sum(case((Ticket.status.in_(SOLVED), 1), else_=0)),
-            func.sum(case((Ticket.status.in_(states.OPEN), 1), else_=0)),
-            func.sum(case((and_(Ticket.status.in_(states.OPEN), Ticket.deadline < today), 1), else_=0)),
+            func.sum(case((Ticket.is_open, 1), else_=0)),
+            func.sum(case((Ticket.is_overdue(today), 1), else_=0)),
         )
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .group_by(column)
@@ -105,7 +105,7 @@ class OverdueTicket:
 def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[OverdueTicket]:
     """Every open ticket past its deadline, longest overdue first."""
     today = today or local_today()
-    query = (select(Ticket).where(Ticket.status.in_(states.OPEN), Ticket.deadline < today)
+    query = (select(Ticket).where(Ticket.is_overdue(today))
              .order_by(Ticket.deadline.asc(), Ticket.id.asc()))
     return [OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days,
                           t.status) for t in session.execute(query).scalars()]

@@ -1,26 +1,23 @@
 """Engines and sessions from MINSHENG_DATABASE_URL (default: a SQLite file under var/)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-import os
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from bot import settings
 
-
-def default_url() -> str:
-    var = Path(os.environ.get("MINSHENG_VAR_DIR", PROJECT_ROOT / "var"))
-    return f"sqlite:///{var / 'minsheng.db'}"
+T = TypeVar("T")
 
 
 def database_url() -> str:
-    return os.environ.get("MINSHENG_DATABASE_URL") or default_url()
+    return settings.load().database_url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -47,6 +44,15 @@ def get_engine(url: Optional[str] = None) -> Engine:
 @functools.lru_cache(maxsize=8)
 def _factory(url: Optional[str]) -> sessionmaker:
     return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+
+
+async def in_thread(work: Callable[[Session], T], url: Optional[str] = None) -> T:
+    """`work(session)` in one transaction (as session_scope), in a worker thread: an async server
+    never waits on the database in its event loop."""
+    def run() -> T:
+        with session_scope(url) as session:
+            return work(session)
+    return await asyncio.to_thread(run)
 
 
 @contextlib.contextmanager

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import settings
 from bot.store.schema import DailySequence
 
 
 def prefix() -> str:
-    return os.environ.get("MINSHENG_TICKET_PREFIX", "MS").upper()
+    return settings.load().ticket_prefix
 
 
 def next_number(session: Session, day: dt.date) -> str:

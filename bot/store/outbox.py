@@ -21,33 +21,25 @@ UNDELIVERED = (PENDING, SENDING, WAITING)
 STATUS_LABELS = {PENDING: "待发送", SENDING: "发送中", WAITING: "待居民下次对话时告知", DELIVERED: "已送达"}
 VIA_LABELS = {"push": "推送", "next_message": "对话中告知"}
 
-# Status changes the resident is told of; `returned` is between departments and not told.
-NOTIFIED_STATES = frozenset({states.DISPATCHED, states.IN_PROGRESS, states.RESOLVED, states.REJECTED,
-                             states.DUPLICATE})
-# The changes whose note is written for the resident (what was done, why not, into which ticket);
-# the note of any other change, and internal notes, are for staff only.
-NOTE_TOLD = frozenset({states.RESOLVED, states.REJECTED, states.DUPLICATE})
-# Changes the resident may see in their status answer besides those pushed to them.
-SEEN_STATES = NOTIFIED_STATES | {states.SUBMITTED, states.REOPENED, states.CLOSED}
 REPLY = "reply"
 SURVEY_REMINDER = "survey_reminder"
-
-
-def told_note(target: str, note: Optional[str]) -> Optional[str]:
-    """The part of a change's note the resident is told (None: staff only)."""
-    return (note or None) if target in NOTE_TOLD else None
+# What each kind of message is called on the ticket page: a change of state the state table says
+# the resident is told of (bot/store/states.py TOLD), a staff reply, a survey reminder.
+KIND_LABELS = {**{state: told.label for state, told in states.TOLD.items()}, REPLY: "答复",
+               SURVEY_REMINDER: "评价提醒"}
 
 
 def resident_line(event: TicketEvent) -> Optional[str]:
     """How a history line reads to the resident; None for the lines only staff may see (internal
-    notes, returns between departments, corrections, the overdue mark)."""
-    if event.kind == "reply":
+    notes, returns between departments, corrections, the overdue mark). The state table says which
+    changes they see and whose note is written for them."""
+    if event.kind == REPLY:
         return event.note
-    if event.kind != "status" or event.from_status == event.to_status or event.to_status not in SEEN_STATES:
+    if event.kind != "status" or event.from_status == event.to_status or event.to_status not in states.SEEN:
         return None
     label = states.LABELS.get(event.to_status, event.to_status)
-    note = told_note(event.to_status, event.note)
-    return f"{label}：{note}" if note else label
+    told = states.TOLD.get(event.to_status)
+    return f"{label}：{event.note}" if told and told.note and event.note else label
 
 
 def last_seen_by_resident(ticket: Ticket) -> Optional[Tuple[TicketEvent, str]]:

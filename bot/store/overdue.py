@@ -17,7 +17,7 @@ def note_overdue(session: Session, now: Optional[dt.datetime] = None) -> int:
     now = now or utcnow()
     today = local_today(now)
     due = session.execute(
-        select(Ticket).where(Ticket.status.in_(states.OPEN), Ticket.deadline < today,
+        select(Ticket).where(Ticket.is_overdue(today),
                              Ticket.overdue_noted_at.is_(None)).limit(500).with_for_update(of=Ticket)
     ).scalars().all()
     for ticket in due:

@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
 )
+from sqlalchemy import and_
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import declarative_base, relationship, validates
 
 from bot import limits
+from bot.errors import InvalidInput
+from bot.store import states
 
-Base = declarative_base()
+Base: Any = declarative_base()  # typed as Any: SQLAlchemy 1.4 models without its mypy plugin
 # Room for what the product adds around a member of staff's or a resident's words ("答复：…",
 # "电话回访：满意；意见：…。按居民意见重新办理").
 FRAMING = 100
 
 
-class TextTooLong(ValueError):
+class TextTooLong(InvalidInput):
     """A text longer than the store keeps; callers check lengths first and answer in words."""
 
 
@@ -84,6 +89,24 @@ class Ticket(Base):
     assisting = relationship(Department, secondary="ticket_assists", lazy="selectin")
     lead_department = relationship(Department, lazy="joined")
     events = relationship("TicketEvent", order_by="TicketEvent.id", back_populates="ticket")
+
+    # State predicates, in Python and in SQL alike: "overdue" is derived from the deadline, not a state.
+    @hybrid_property
+    def is_open(self) -> bool:
+        return self.status in states.OPEN
+
+    @is_open.expression  # type: ignore[no-redef]
+    def is_open(cls):  # noqa: N805 (the class: an SQL expression)
+        return cls.status.in_(states.OPEN)
+
+    @hybrid_method
+    def is_overdue(self, today: dt.date) -> bool:
+        """Open and past its deadline on `today` (the local calendar day: workdays.local_today())."""
+        return self.status in states.OPEN and self.deadline < today
+
+    @is_overdue.expression  # type: ignore[no-redef]
+    def is_overdue(cls, today: dt.date):  # noqa: N805
+        return and_(cls.status.in_(states.OPEN), cls.deadline < today)
 
     __table_args__ = (
         Index("ix_tickets_status_deadline", "status", "deadline"),

@@ -1,7 +1,10 @@
 """The ticket state table (see DESIGN.md "Ticket life"). Every change goes through `check`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, FrozenSet
+
+from bot.errors import Conflict
 
 SUBMITTED = "submitted"
 DISPATCHED = "dispatched"
@@ -46,8 +49,32 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
 NEEDS_NOTE: FrozenSet[str] = frozenset({RETURNED, REJECTED, RESOLVED})
 
 
-class IllegalTransition(ValueError):
-    pass
+@dataclass(frozen=True)
+class Told:
+    """How the resident hears that their ticket entered a state: the label of that message on the
+    ticket page, and whether the change's note (what was done, why not, into which ticket) is
+    written for them. States not listed here (returned: between departments) are not told."""
+    label: str
+    note: bool = False
+
+
+TOLD: Dict[str, Told] = {
+    DISPATCHED: Told("已派单"),
+    IN_PROGRESS: Told("开始办理"),
+    RESOLVED: Told("办结及满意度调查", note=True),
+    REJECTED: Told("不予受理", note=True),
+    DUPLICATE: Told("并单", note=True),
+}
+# Changes the resident may also see in their status answer, though not pushed to them.
+SEEN: FrozenSet[str] = frozenset(TOLD) | {SUBMITTED, REOPENED, CLOSED}
+
+
+def is_open(status: str) -> bool:
+    return status in OPEN
+
+
+class IllegalTransition(Conflict):
+    """Not from this state to that one, or without the reason it needs."""
 
 
 def check(current: str, target: str, note: str = "") -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import limits
+from bot.errors import TooManyAttempts
 from bot.parsing import phone_last4
 from bot.store.schema import StatusCheck, Ticket, utcnow
 from bot.store.tickets import find_by_number
@@ -19,7 +20,7 @@ FAILURES_PER_TICKET = 5    # 5 of 10,000 possible endings a day: guessing one ta
 FAILURES_PER_SOURCE = 10   # one address trying many tickets
 
 
-class TooManyTries(Exception):
+class TooManyTries(TooManyAttempts):
     """Checks of this ticket number (or from this source) are locked for now."""
 
 
@@ -35,7 +36,7 @@ def locked(session: Session, number: str, source: Optional[str], now: Optional[d
     since = (now or utcnow()) - WINDOW
     if _failures(session, since, ticket_number=number[:40]) >= FAILURES_PER_TICKET:
         return True
-    return bool(source) and _failures(session, since, source=source[:64]) >= FAILURES_PER_SOURCE
+    return source is not None and _failures(session, since, source=source[:64]) >= FAILURES_PER_SOURCE
 
 
 def verify(session: Session, number: str, last4: str, conversation_id: str, source: Optional[str],
@@ -44,7 +45,7 @@ def verify(session: Session, number: str, last4: str, conversation_id: str, sour
     anonymous ticket, other digits). Raises TooManyTries, before looking, while locked."""
     now = now or utcnow()
     if locked(session, number, source, now):
-        raise TooManyTries(number)
+        raise TooManyTries(f'{number}: too many failed checks')
     ticket = find_by_number(session, number)
     matches = ticket is not None and bool(ticket.phone) and phone_last4(ticket.phone) == last4
     session.add(StatusCheck(ticket_number=number[:40], source=(source or None) and source[:64],

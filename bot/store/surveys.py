@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import taxonomy
+from bot.errors import Conflict
 from bot.ratings import Rating
 from bot.store import outbox, states
 from bot.store.schema import Survey, Ticket, utcnow
@@ -29,7 +30,7 @@ STATUS_LABELS = {ASKED: "待评价", REMINDED: "已提醒", ANSWERED: "已评价
 SOURCE_LABELS = {"chat": "对话评价", "phone": "电话回访"}
 
 
-class SurveyClosed(ValueError):
+class SurveyClosed(Conflict):
     """No survey of this ticket is waiting for an answer."""
 
 

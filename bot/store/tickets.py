@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import limits
+from bot.errors import InvalidInput
 from bot.parsing import PHOTO_PATH, find_phone
 from bot.store import states
 from bot.store.numbering import next_number
@@ -22,7 +23,7 @@ from bot.taxonomy import Taxonomy
 @dataclass
 class NewReport:
     submission_key: str
-    conversation_id: str
+    conversation_id: Optional[str]  # None: filed by staff for someone without a chat
     description: str
     category_id: str
     urgency: str = "normal"
@@ -37,12 +38,11 @@ class NewReport:
     actor: str = "resident"
 
 
-class InvalidReport(ValueError):
+class InvalidReport(InvalidInput):
     """A report the store refuses, whoever sent it: the message says what is wrong, for the resident."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import FrozenSet, Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from bot import settings
+
 
 def local_zone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("MINSHENG_TIMEZONE", "Asia/Shanghai"))
+    return settings.load().zone
 
 
 def local_today(now_utc: Optional[dt.datetime] = None) -> dt.date:
@@ -17,8 +18,7 @@ def local_today(now_utc: Optional[dt.datetime] = None) -> dt.date:
 
 
 def holidays() -> FrozenSet[dt.date]:
-    raw = os.environ.get("MINSHENG_HOLIDAYS", "")
-    return frozenset(dt.date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
+    return settings.load().holidays
 
 
 def add_working_days(start: dt.date, days: int, off: Iterable[dt.date] = ()) -> dt.date:

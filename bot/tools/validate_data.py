@@ -4,13 +4,14 @@ intent that only machines send (the deliverer's EXTERNAL_ intents, the channels'
 Rasa cannot see either."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from bot.settings import child_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 UNUSED = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")
@@ -26,6 +27,9 @@ def responses_used_outside_stories() -> set:
         used |= {f"utter_ask_{slot}" for slot in form.get("required_slots", [])}
     # slots a form validation action adds to a form itself
     used |= {f"utter_ask_{m}" for m in re.findall(r'\["(\w+)"\] \+ needed', code)}
+    # responses an action names by a pattern, f"utter_update_{kind}": every response of that prefix
+    for prefix in re.findall(r'f"(utter_\w+_)\{', code):
+        used |= {r for r in domain.get("responses", {}) if r.startswith(prefix)}
     return used
 
 
@@ -37,7 +41,7 @@ def intents_sent_by_machines() -> set:
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONWARNINGS": "default", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    env = child_environment(PYTHONWARNINGS="default", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     result = subprocess.run(
         [str(Path(sys.executable).with_name("rasa")), "data", "validate", "--data", "bot/data",
          "--config", "config.yml", "--domain", "domain.yml"],

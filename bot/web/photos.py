@@ -10,18 +10,12 @@ from pathlib import Path
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
+from bot.errors import NotAPhoto
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000   # a 40-megapixel phone photo; a "bomb" claims far more in a few bytes
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 VAR_DIR_KEY = web.AppKey("var_dir", Path)
-
-
-class NotAPhoto(ValueError):
-    """The upload is refused; the message says why, for the resident."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def photo_dir(var: Path) -> Path:
@@ -38,40 +32,38 @@ def image_extension(data: bytes) -> str:
             kind = image.format
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise NotAPhoto(413, f"照片像素太大了（{width}×{height}），请上传 4000 万像素以内的照片")
+                raise NotAPhoto(f"照片像素太大了（{width}×{height}），请上传 4000 万像素以内的照片", status=413)
             image.verify()
     except NotAPhoto:
         raise
     except Image.DecompressionBombError as error:
-        raise NotAPhoto(413, "照片像素太大了，请上传 4000 万像素以内的照片") from error
+        raise NotAPhoto("照片像素太大了，请上传 4000 万像素以内的照片", status=413) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise NotAPhoto(415, "只能上传 JPG、PNG、WEBP 或 GIF 图片") from error
+        raise NotAPhoto("只能上传 JPG、PNG、WEBP 或 GIF 图片") from error
     if kind not in FORMATS:
-        raise NotAPhoto(415, "只能上传 JPG、PNG、WEBP 或 GIF 图片")
+        raise NotAPhoto("只能上传 JPG、PNG、WEBP 或 GIF 图片")
     return FORMATS[kind]
 
 
 async def upload_photo(request: web.Request) -> web.Response:
+    """Answers the photo's address, or (NotAPhoto, through the app's error middleware) why not."""
     if not request.content_type.startswith("multipart/form-data"):
-        return web.json_response({"error": "请用表单上传照片（multipart/form-data，字段名 photo）"}, status=400)
+        raise NotAPhoto("请用表单上传照片（multipart/form-data，字段名 photo）", status=400)
     try:
         reader = await request.multipart()
         field = await reader.next()
-    except (ValueError, AssertionError, KeyError):  # a body that is not the multipart it claims
-        return web.json_response({"error": "上传的内容不完整，请重新选择照片"}, status=400)
+    except (ValueError, AssertionError, KeyError) as error:  # a body that is not the multipart it claims
+        raise NotAPhoto("上传的内容不完整，请重新选择照片", status=400) from error
     if field is None or getattr(field, "name", None) != "photo" or not hasattr(field, "read_chunk"):
-        return web.json_response({"error": "请选择一张照片上传"}, status=400)
+        raise NotAPhoto("请选择一张照片上传", status=400)
     data = bytearray()
     while chunk := await field.read_chunk(64 * 1024):
         data.extend(chunk)
         if len(data) > MAX_BYTES:
-            return web.json_response({"error": "照片太大了，请上传 5MB 以内的图片"}, status=413)
+            raise NotAPhoto("照片太大了，请上传 5MB 以内的图片", status=413)
     if not data:
-        return web.json_response({"error": "照片是空的，请重新选择"}, status=400)
-    try:
-        extension = image_extension(bytes(data))
-    except NotAPhoto as refused:
-        return web.json_response({"error": str(refused)}, status=refused.status)
+        raise NotAPhoto("照片是空的，请重新选择", status=400)
+    extension = image_extension(bytes(data))
     name = f"{uuid.uuid4().hex}.{extension}"
     path = photo_dir(request.app[VAR_DIR_KEY]) / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

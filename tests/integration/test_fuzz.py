@@ -16,7 +16,7 @@ from hypothesis_jsonschema import from_schema
 
 from bot.staff import accounts
 from bot.store.db import session_scope
-from bot.tools.stack import get_json
+from tests.support.stack import get_json
 
 pytestmark = pytest.mark.integration
 FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None,
@@ -54,6 +54,17 @@ def api(stack):
     return document, tokens
 
 
+def inlined(schema, document):
+    """A schema with its $refs to the document's components replaced by what they name."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return inlined(document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]], document)
+        return {key: inlined(value, document) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [inlined(item, document) for item in schema]
+    return schema
+
+
 def operations(document):
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
@@ -77,7 +88,8 @@ def request_strategy(document, tokens):
                 query[parameter["name"]] = draw(from_schema(parameter["schema"]).map(str) | st.text(max_size=20))
         body = None
         if "requestBody" in operation:
-            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            schema = inlined(operation["requestBody"]["content"]["application/json"]["schema"], document)
+            schema.pop("title", None)
             body = draw(from_schema(schema) | ANY_JSON)
         return method, url_path + ("?" + urllib.parse.urlencode(query) if query else ""), body, draw(auth)
 

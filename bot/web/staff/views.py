@@ -1,38 +1,44 @@
-"""Pages of the staff console."""
+"""Pages of the staff console: HTTP only. The ticket's shape comes from bot/staff/serializers.py,
+the actions and their forms from the action table (bot/staff/workflow.py), who may do what from
+bot/staff/permissions.py; the database is used in worker threads; errors are answered by the app."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import functools
 import urllib.parse
+from typing import Any, Dict
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from bot import settings, taxonomy
-from bot.staff import accounts, audit, permissions, statistics, workflow
-from bot.staff.accounts import ROLE_LABELS
+from bot import settings as settings_module, taxonomy
+from bot.errors import InvalidInput, NotFound, NotPermitted
 from bot.ratings import LEVELS
+from bot.staff import accounts, audit, exports, filing, permissions, serializers, statistics, workflow
+from bot.staff.accounts import ROLE_LABELS
+from bot.staff.queue import QueueFilter, search
 from bot.store import outbox, states, surveys
-from bot.store.db import session_scope
 from bot.store.schema import Department, Ticket, User
 from bot.store.tickets import find_by_number
 from bot.store.workdays import local_today, local_zone
-from bot.web.staff import exports, filing
-from bot.web.staff.queue import QueueFilter, search
-from bot.web.staff.security import (
-    SESSION_KEY, check_csrf, csrf_token, current_user, database_url_of, login_required, remote_addr, session_token,
-)
+from bot.web.context import db, rasa_of
+from bot.web.staff.security import SESSION_KEY, csrf_token, current_user, login_required, remote_addr, session_token
 
 routes = web.RouteTableDef()
-NOTIFICATION_KINDS = {"dispatched": "已派单", "in_progress": "开始办理", "resolved": "办结及满意度调查",
-                      "rejected": "不予受理", "duplicate": "并单", "reply": "答复", "survey_reminder": "评价提醒"}
+MAX_PASSWORD = 1024  # argon2 is given nothing longer
+STAFF_PERMISSIONS = ("file_on_behalf", "view_statistics")
 
 
 async def page_context(request: web.Request, **extra) -> dict:
-    return {"user": request.get("user"), "csrf_token": await csrf_token(request), "role_labels": ROLE_LABELS,
-            "state_labels": states.LABELS, "taxonomy": taxonomy.load(), **extra}
+    user = request.get("user")
+    return {"user": user, "csrf_token": await csrf_token(request), "role_labels": ROLE_LABELS,
+            "state_labels": states.LABELS, "taxonomy": taxonomy.load(),
+            "can": {p: permissions.allows(user, p) for p in STAFF_PERMISSIONS}, **extra}
+
+
+def require(request: web.Request, permission: str, message: str) -> None:
+    if not permissions.allows(request["user"], permission):
+        raise NotPermitted(message)
 
 
 def safe_next(target: str) -> str:
@@ -43,35 +49,43 @@ def safe_next(target: str) -> str:
     return target
 
 
+def local_time(utc: dt.datetime) -> str:
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def visible(session, user: User, number: str) -> Ticket:
+    ticket = find_by_number(session, number.upper())
+    # Someone else's ticket is answered exactly like one that does not exist.
+    if ticket is None or not permissions.allows(user, "view_ticket", ticket):
+        raise NotFound("没有这个工单")
+    return ticket
+
+
+# ---------------------------------------------------------------- signing in and out
+
 @routes.get("/staff/login")
 @aiohttp_jinja2.template("staff/login.html")
 async def login_form(request: web.Request):
     return {"csrf_token": await csrf_token(request), "next": safe_next(request.query.get("next", "")), "error": ""}
 
 
-MAX_PASSWORD = 1024  # argon2 is given nothing longer
-
-
-def _log_in(database_url, username: str, password: str, addr: str):
-    """(session token, None) or (None, (status, message)); argon2 runs here, off the event loop."""
-    with session_scope(database_url) as db:
-        try:
-            user = accounts.authenticate(db, username[:80], password[:MAX_PASSWORD], addr)
-        except accounts.TooManyFailures as waiting:
-            return None, (429, str(waiting))
-        if user is None:
-            return None, (401, "用户名或密码不对")
-        audit.record(db, user.username, "login", remote_addr=addr)
-        return accounts.start_session(db, user, addr), None
-
-
 @routes.post("/staff/login")
 async def login(request: web.Request):
     form = await request.post()
-    await check_csrf(request, form)
-    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-    token, refused = await asyncio.to_thread(_log_in, database_url_of(request), username, password,
-                                             remote_addr(request))
+    username, password = str(form.get("username", "")).strip()[:80], str(form.get("password", ""))[:MAX_PASSWORD]
+    addr = remote_addr(request)
+
+    def log_in(session):
+        try:
+            user = accounts.authenticate(session, username, password, addr)
+        except accounts.TooManyFailures as waiting:
+            return None, (waiting.status, waiting.message)
+        if user is None:
+            return None, (401, "用户名或密码不对")
+        audit.record(session, user.username, "login", remote_addr=addr)
+        return accounts.start_session(session, user, addr), None
+
+    token, refused = await db(request, log_in)  # argon2 runs in the worker thread too
     if token is None:
         status, error = refused
         context = {"csrf_token": await csrf_token(request), "next": safe_next(str(form.get("next", ""))),
@@ -85,14 +99,15 @@ async def login(request: web.Request):
 @routes.post("/staff/logout")
 async def logout(request: web.Request):
     """Ends the session in the store: a saved copy of the cookie no longer works."""
-    form = await request.post()
-    await check_csrf(request, form)
     user, token = await current_user(request), await session_token(request)
-    with session_scope(database_url_of(request)) as db:
+
+    def log_out(session) -> None:
         if token is not None:
-            accounts.end_session(db, token)
+            accounts.end_session(session, token)
         if user is not None:
-            audit.record(db, user.username, "logout", remote_addr=remote_addr(request))
+            audit.record(session, user.username, "logout", remote_addr=remote_addr(request))
+
+    await db(request, log_out)
     (await get_session(request)).invalidate()
     raise web.HTTPFound("/staff/login")
 
@@ -104,202 +119,177 @@ async def password_form(request: web.Request):
     return await page_context(request, error="", done=request.query.get("msg") == "done")
 
 
-def _change_password(database_url, user_id: int, current: str, new: str, repeated: str, keep: str, addr: str) -> str:
-    """"" when changed, else what is wrong; every other session of the user ends."""
-    with session_scope(database_url) as db:
-        user = db.get(User, user_id)
+@routes.post("/staff/password")
+@login_required
+async def change_password(request: web.Request):
+    """Every other session of the user ends; the current password is throttled like a login."""
+    form = await request.post()
+    current, new, repeated = (str(form.get(k, "")) for k in ("current", "new", "repeated"))
+    keep, addr, user_id = await session_token(request) or "", remote_addr(request), request["user"].id
+
+    def change(session) -> str:
+        user = session.get(User, user_id)
         try:
-            if not accounts.check_current_password(db, user, current[:MAX_PASSWORD], addr):
+            if not accounts.check_current_password(session, user, current[:MAX_PASSWORD], addr):
                 return "当前密码不对"
         except accounts.TooManyFailures as waiting:
-            return str(waiting)
+            return waiting.message
         if new != repeated:
             return "两次输入的新密码不一样"
         if len(new) > MAX_PASSWORD:
             return "新密码太长了"
         try:
-            accounts.change_password(db, user, new, keep_session=keep)
+            accounts.change_password(session, user, new, keep_session=keep)
         except accounts.AccountError as refused:
-            return str(refused)
-        audit.record(db, user.username, "change_password", remote_addr=addr)
-        settings.forget_first_admin_password(user.username)
+            return refused.message
+        audit.record(session, user.username, "change_password", remote_addr=addr)
+        settings_module.forget_first_admin_password(user.username)
         return ""
 
-
-@routes.post("/staff/password")
-@login_required
-async def change_password(request: web.Request):
-    form = await request.post()
-    await check_csrf(request, form)
-    error = await asyncio.to_thread(
-        _change_password, database_url_of(request), request["user"].id, str(form.get("current", "")),
-        str(form.get("new", "")), str(form.get("repeated", "")), await session_token(request) or "",
-        remote_addr(request))
+    error = await db(request, change)
     if error:
         context = await page_context(request, error=error, done=False)
         return aiohttp_jinja2.render_template("staff/password.html", request, context, status=400)
     raise web.HTTPSeeOther("/staff/password?msg=done")
 
 
+# ---------------------------------------------------------------- the queue and a ticket
+
 @routes.get("/staff/")
 @login_required
 @aiohttp_jinja2.template("staff/queue.html")
 async def queue(request: web.Request):
-    wanted = QueueFilter.from_query(request.query)
-    with session_scope(database_url_of(request)) as db:
-        found = search(db, request["user"], wanted)
-        departments = {d.id: d.name for d in db.query(Department).all()}
-        rows = [row_view(request["user"], t, departments) for t in found.tickets]
+    user, wanted, today = request["user"], QueueFilter.from_query(request.query), local_today()
+
+    def read(session):
+        found = search(session, user, wanted)
+        return found, [serializers.summary(t, user, today) for t in found.tickets], _department_names(session)
+
+    found, rows, departments = await db(request, read)
     query = {k: v for k, v in request.query.items() if k != "page"}
     return await page_context(request, rows=rows, found=found, wanted=wanted, departments=departments,
                               query_string=urllib.parse.urlencode(query))
 
 
-def local_time(utc: dt.datetime) -> str:
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+def _department_names(session) -> Dict[str, str]:
+    return {d.id: d.name for d in session.query(Department).all()}
 
 
-def row_view(user: User, ticket: Ticket, departments: dict) -> dict:
-    overdue = ticket.status in states.OPEN and ticket.deadline < local_today()
-    return {"number": ticket.number, "description": permissions.shown_text(user, ticket.description)[:60],
-            "status": ticket.status,
-            "category": ticket.category_id, "urgency": ticket.urgency, "department": departments.get(ticket.lead_department_id),
-            "deadline": ticket.deadline.isoformat(), "overdue": overdue, "created_at": ticket.created_at,
-            "flagged": ticket.flagged}
-
-
-def load_visible(db, request: web.Request) -> Ticket:
-    ticket = find_by_number(db, request.match_info["number"].upper())
-    # Someone else's ticket is answered exactly like one that does not exist.
-    if ticket is None or not permissions.can_see(request["user"], ticket):
-        raise web.HTTPNotFound(text="没有这个工单")
-    return ticket
+def _ticket_page(session, user: User, number: str) -> Dict[str, Any]:
+    ticket = visible(session, user, number)
+    shown = permissions.shown_text
+    return {
+        "ticket": serializers.detail(ticket, user, local_today()),
+        "departments": _department_names(session),
+        "actions": [{"name": a.name, "label": a.label, "fields": [
+            {"name": f.name, "label": f.label, "required": f.required, "multiple": f.multiple, "prompt": f.prompt,
+             "options": f.options(session, ticket) if f.options else None,
+             "selected": f.selected(ticket) if f.selected else []} for f in a.fields]}
+            for a in workflow.available(session, user, ticket)],
+        "notifications": [
+            {"created_at": local_time(n.created_at), "kind": outbox.KIND_LABELS.get(n.kind, n.kind),
+             "status": outbox.STATUS_LABELS.get(n.status, n.status), "delivered": n.status == outbox.DELIVERED,
+             "attempts": n.attempts, "last_error": n.last_error,
+             "delivered_at": local_time(n.delivered_at) if n.delivered_at else "",
+             "via": outbox.VIA_LABELS.get(n.delivered_via or "", "")}
+            for n in outbox.of_ticket(session, ticket.id)],
+        "surveys": [
+            {"created_at": local_time(v.created_at), "status": surveys.STATUS_LABELS.get(v.status, v.status),
+             "rating": LEVELS.get(v.rating) if v.rating else "", "comment": shown(user, v.comment) or "",
+             "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
+            for v in surveys.of_ticket(session, ticket.id)],
+    }
 
 
 @routes.get("/staff/tickets/{number}")
 @login_required
 @aiohttp_jinja2.template("staff/ticket.html")
 async def ticket_page(request: web.Request):
-    user = request["user"]
-    with session_scope(database_url_of(request)) as db:
-        ticket = load_visible(db, request)
-        departments = {d.id: d.name for d in db.query(Department).all()}
-        shown = functools.partial(permissions.shown_text, user)
-        view = {
-            "number": ticket.number, "description": shown(ticket.description), "status": ticket.status,
-            "category": ticket.category_id, "category_confidence": ticket.category_confidence,
-            "urgency": ticket.urgency, "location": shown(ticket.location), "detail": shown(ticket.detail),
-            "photo_url": ticket.photo_url, "channel": ticket.channel, "deadline": ticket.deadline.isoformat(),
-            "phone": permissions.shown_phone(user, ticket.phone) or "匿名",
-            "lead": departments.get(ticket.lead_department_id), "assisting": [d.name for d in ticket.assisting],
-            "overdue": ticket.status in states.OPEN and ticket.deadline < local_today(),
-            "history": [{"at": local_time(e.at), "actor": e.actor, "from": e.from_status, "to": e.to_status,
-                         "note": shown(e.note)} for e in ticket.events],
-            "flagged": ticket.flagged,
-            "notifications": [
-                {"created_at": local_time(n.created_at), "kind": n.kind, "status": outbox.STATUS_LABELS.get(n.status, n.status),
-                 "delivered": n.status == outbox.DELIVERED, "attempts": n.attempts, "last_error": n.last_error,
-                 "delivered_at": local_time(n.delivered_at) if n.delivered_at else "",
-                 "via": outbox.VIA_LABELS.get(n.delivered_via or "", "")}
-                for n in outbox.of_ticket(db, ticket.id)],
-            "surveys": [
-                {"created_at": local_time(v.created_at), "status": surveys.STATUS_LABELS.get(v.status, v.status),
-                 "rating": LEVELS.get(v.rating) if v.rating else "", "comment": shown(v.comment) or "",
-                 "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
-                for v in surveys.of_ticket(db, ticket.id)],
-            "survey_open": surveys.awaiting_verdict(db, ticket) is not None,
-            "allowed": {a for a in permissions.ACTIONS if permissions.can_do(user, a, ticket)},
-            "next_states": states.TRANSITIONS[ticket.status],
-        }
-    return await page_context(request, ticket=view, departments=departments, levels=LEVELS,
-                              kind_labels=NOTIFICATION_KINDS, message=request.query.get("msg", ""))
+    user, number = request["user"], request.match_info["number"]
+    page = await db(request, lambda session: _ticket_page(session, user, number))
+    return await page_context(request, **page, levels=LEVELS, local_time=local_time,
+                              channels=filing.CHANNELS, message=request.query.get("msg", ""))
 
 
 @routes.post("/staff/tickets/{number}/{action}")
 @login_required
 async def ticket_action(request: web.Request):
     form = await request.post()
-    await check_csrf(request, form)
-    action = request.match_info["action"]
-    if action not in workflow.ACTION_NAMES:
-        raise web.HTTPNotFound()
-    fields = {key: form.get(key) for key in ("lead", "note", "into", "category", "rating")}
-    fields["assisting"] = form.getall("assisting", [])
-    with session_scope(database_url_of(request)) as db:
-        ticket = load_visible(db, request)
-        try:
-            workflow.perform(db, request["user"], ticket, action, fields, remote_addr(request))
-        except workflow.Refused as refused:
-            db.rollback()
-            return web.Response(status=403 if isinstance(refused, workflow.NotPermitted) else 409, text=str(refused),
-                                content_type="text/plain", charset="utf-8")
-        number = ticket.number
-    raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=done")
+    values: Dict[str, Any] = {key: form.get(key) for key in form.keys()}
+    values["assisting"] = list(form.getall("assisting", ()))
+    user, number, action, addr = request["user"], request.match_info["number"], request.match_info["action"], \
+        remote_addr(request)
+
+    def act(session) -> str:
+        ticket = visible(session, user, number)
+        workflow.perform(session, user, ticket, action, values, addr)
+        return ticket.number
+
+    raise web.HTTPSeeOther(f"/staff/tickets/{await db(request, act)}?msg=done")
 
 
 @routes.get("/staff/export.{kind:csv|xlsx}")
 @login_required
 async def export(request: web.Request):
-    wanted = QueueFilter.from_query(request.query)
-    kind = request.match_info["kind"]
-    with session_scope(database_url_of(request)) as db:
-        data = list(exports.rows(db, request["user"], wanted))
-        audit.record(db, request["user"].username, "export", remote_addr=remote_addr(request), kind=kind, rows=len(data),
+    user, wanted, kind, addr = request["user"], QueueFilter.from_query(request.query), request.match_info["kind"], \
+        remote_addr(request)
+
+    def collect(session):
+        data = list(exports.rows(session, user, wanted))
+        audit.record(session, user.username, "export", remote_addr=addr, kind=kind, rows=len(data),
                      query=dict(request.query))
-    body = exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
+        return exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
+
+    body = await db(request, collect)
     content_type = "text/csv" if kind == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     filename = f"minsheng-tickets-{local_today().isoformat()}.{kind}"
     return web.Response(body=body, content_type=content_type,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def supervision_only(request: web.Request) -> None:
-    if request["user"].role == "department":
-        raise web.HTTPForbidden(text="统计和督查页面供派单员、督查和管理员使用")
-
-
-@routes.get("/staff/dashboard")
-@login_required
-@aiohttp_jinja2.template("staff/dashboard.html")
-async def dashboard(request: web.Request):
-    supervision_only(request)
-    period = statistics.Period.parse(request.query.get("period"))
-    by = "category" if request.query.get("by") == "category" else "department"
-    tax = taxonomy.load()
-    names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
-    with session_scope(database_url_of(request)) as db:
-        rows = statistics.figures(db, period, by)
-        rated = statistics.satisfaction(db, period)
-    total = statistics.totals(rows)
-    widest = max([r.collected for r in rows] or [1])
-    return await page_context(request, rows=rows, total=total, period=period, by=by, names=names, widest=widest,
-                              period_value=request.query.get("period", ""), rated=rated,
-                              rated_total=statistics.satisfaction_total(rated))
-
+# ---------------------------------------------------------------- filing on a resident's behalf
 
 @routes.get("/staff/new")
 @login_required
 @aiohttp_jinja2.template("staff/new.html")
 async def new_ticket_form(request: web.Request):
-    if request["user"].role == "supervisor":
-        raise web.HTTPForbidden(text="督查账号不能代为登记")
+    require(request, "file_on_behalf", "督查账号不能代为登记")
     return await page_context(request, channels=filing.CHANNELS, error="", form={})
 
 
 @routes.post("/staff/new")
 @login_required
 async def new_ticket(request: web.Request):
-    form = await request.post()
-    await check_csrf(request, form)
+    form = dict(await request.post())
+    user, addr = request["user"], remote_addr(request)
+    require(request, "file_on_behalf", "督查账号不能代为登记")
+    understood = await rasa_of(request).classify(filing.values_of(form)["description"])
     try:
-        number = await filing.file_for_resident(database_url_of(request), request["user"], form, remote_addr(request))
-    except PermissionError as refused:
-        raise web.HTTPForbidden(text=str(refused))
-    except filing.FilingError as problem:
-        values = {k: str(form.get(k, "")) for k in ("description", "location", "phone", "channel", "category")}
-        context = await page_context(request, channels=filing.CHANNELS, error=str(problem), form=values)
+        number = await db(request, lambda session: filing.file_for_resident(session, user, form, understood, addr))
+    except InvalidInput as problem:
+        context = await page_context(request, channels=filing.CHANNELS, error=problem.message,
+                                     form=filing.values_of(form))
         return aiohttp_jinja2.render_template("staff/new.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
+
+
+# ---------------------------------------------------------------- supervision
+
+@routes.get("/staff/dashboard")
+@login_required
+@aiohttp_jinja2.template("staff/dashboard.html")
+async def dashboard(request: web.Request):
+    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
+    period = statistics.Period.parse(request.query.get("period"))
+    by = "category" if request.query.get("by") == "category" else "department"
+    tax = taxonomy.load()
+    names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
+    rows, rated = await db(request, lambda session: (statistics.figures(session, period, by),
+                                                     statistics.satisfaction(session, period)))
+    widest = max([r.collected for r in rows] or [1])
+    return await page_context(request, rows=rows, total=statistics.totals(rows), period=period, by=by, names=names,
+                              widest=widest, period_value=request.query.get("period", ""), rated=rated,
+                              rated_total=statistics.satisfaction_total(rated))
 
 
 @routes.get("/staff/inspection")
@@ -308,13 +298,12 @@ async def new_ticket(request: web.Request):
 async def inspection(request: web.Request):
     """The half-monthly inspection list: overdue tickets by department (badly rated ones join
     when satisfaction surveys exist)."""
-    supervision_only(request)
+    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
     today = local_today()
     period = statistics.Period.parse(request.query.get("period") or f"{today:%Y-%m}-{1 if today.day <= 15 else 2}")
-    with session_scope(database_url_of(request)) as db:
-        overdue = statistics.overdue_open(db)
+    overdue = await db(request, statistics.overdue_open)
     for ticket in overdue:
-        ticket.description = permissions.shown_text(request["user"], ticket.description)[:60]
+        ticket.description = (permissions.shown_text(request["user"], ticket.description) or "")[:60]
     by_department: dict = {}
     for ticket in overdue:
         by_department.setdefault(ticket.department_id, []).append(ticket)
@@ -328,11 +317,10 @@ async def inspection(request: web.Request):
 async def bulletin(request: web.Request):
     """The monthly bulletin (通报): the month's ledger by department, naming those with overdue work
     and those residents rated badly."""
-    supervision_only(request)
+    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
     period = statistics.Period.parse((request.query.get("period") or "")[:7] or None)
-    with session_scope(database_url_of(request)) as db:
-        rows = statistics.figures(db, period, "department")
-        rated = statistics.satisfaction(db, period)
+    rows, rated = await db(request, lambda session: (statistics.figures(session, period, "department"),
+                                                     statistics.satisfaction(session, period)))
     named = [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue]
     return await page_context(request, period=period, rows=rows, total=statistics.totals(rows), named=named,
                               rated=rated, rated_total=statistics.satisfaction_total(rated),

@@ -21,6 +21,18 @@ SORTS = {
 }
 
 
+# The queue's filters as they arrive in a URL (console and API alike): name, type, meaning.
+PARAMETERS = (
+    ("status", "string", "ticket state"), ("category", "string", "category id"),
+    ("department", "string", "lead department id"), ("urgency", "string", "emergency | hazard | normal"),
+    ("overdue", "string", "1: only open tickets past their deadline"),
+    ("flagged", "string", "1: only tickets flagged for the supervisor (emergencies, reopened by the resident)"),
+    ("q", "string", "number, words or place"),
+    ("from", "string", "created on or after (YYYY-MM-DD)"), ("to", "string", "created on or before (YYYY-MM-DD)"),
+    ("sort", "string", "newest | oldest | deadline"), ("page", "integer", "1-based page of 50"),
+)
+
+
 @dataclass
 class QueueFilter:
     status: str = ""
@@ -81,7 +93,7 @@ def apply_filters(query, wanted: QueueFilter):
     if wanted.urgency:
         query = query.where(Ticket.urgency == wanted.urgency)
     if wanted.overdue:
-        query = query.where(Ticket.status.in_(states.OPEN), Ticket.deadline < local_today())
+        query = query.where(Ticket.is_overdue(local_today()))
     if wanted.flagged:
         query = query.where(Ticket.flagged.is_(True))
     if wanted.text:

@@ -1,0 +1,100 @@
+"""The shape of a ticket, written once (pydantic models): the API answers with it, its OpenAPI
+document is generated from it, the console's queue and ticket page and the CSV/XLSX export read it.
+What a user may see is applied here: phone numbers masked for those who may not see them."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, Field
+
+from bot.staff import permissions
+from bot.store.schema import Ticket, User
+
+
+class Model(BaseModel):
+    class Config:
+        allow_population_by_field_name = True
+        # Times are kept as naive UTC; on the wire they say so.
+        json_encoders = {dt.datetime: lambda value: value.isoformat() + "Z"}
+
+    def as_json(self) -> Dict[str, Any]:
+        return json.loads(self.json(by_alias=True))
+
+
+class HistoryLine(Model):
+    at: dt.datetime
+    actor: str
+    from_: Optional[str] = Field(None, alias="from", description="the state before; null for the first line")
+    to: str
+    note: Optional[str]
+
+
+class TicketSummary(Model):
+    """A ticket in the queue."""
+    number: str = Field(..., example="MS-20261125-0007")
+    status: str
+    category: str
+    urgency: str = Field(..., description="emergency | hazard | normal")
+    lead_department: str
+    assisting_departments: List[str]
+    deadline: dt.date
+    created_at: dt.datetime
+    description: str
+    location: Optional[str]
+    flagged: bool = Field(..., description="for the supervisor: an emergency, or reopened by a dissatisfied resident")
+    overdue: bool = Field(..., description="open and past its deadline")
+
+
+class TicketDetail(TicketSummary):
+    """One ticket with its history."""
+    detail: Optional[str]
+    photo_url: Optional[str]
+    channel: str
+    category_confidence: Optional[float]
+    phone: Optional[str] = Field(None, description="masked for roles that may not see phone numbers")
+    history: List[HistoryLine]
+
+
+class TicketPage(Model):
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    tickets: List[TicketSummary]
+
+
+class FilingBody(Model):
+    """A report filed on a resident's behalf; classified by the chat's model unless a category is given."""
+    description: str = Field(..., description="the resident's words")
+    channel: str = Field(..., description="face_to_face | phone | wechat_group | open_meeting | visit")
+    location: Optional[str]
+    phone: Optional[str]
+    category: Optional[str] = Field(None, description="category id; classified when left out")
+
+
+class Error(Model):
+    error: str
+
+
+def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
+    shown = permissions.shown_text
+    return TicketSummary(
+        number=ticket.number, status=ticket.status, category=ticket.category_id, urgency=ticket.urgency,
+        lead_department=ticket.lead_department_id, assisting_departments=[d.id for d in ticket.assisting],
+        deadline=ticket.deadline, created_at=ticket.created_at, description=shown(user, ticket.description) or "",
+        location=shown(user, ticket.location), flagged=bool(ticket.flagged), overdue=ticket.is_overdue(today),
+    )
+
+
+def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
+    shown = permissions.shown_text
+    return TicketDetail(
+        **summary(ticket, user, today).dict(),
+        detail=shown(user, ticket.detail), photo_url=ticket.photo_url, channel=ticket.channel,
+        category_confidence=ticket.category_confidence, phone=permissions.shown_phone(user, ticket.phone) or None,
+        history=[HistoryLine(**{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status,
+                                "note": shown(user, e.note)})
+                 for e in ticket.events],
+    )
