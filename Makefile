@@ -22,11 +22,12 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run test validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery clean
+.PHONY: help setup model run test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
-	@echo "make test  - set up, train if needed, validate data, run conversation tests and pytest"
+	@echo "make test  - set up, train if needed, lint, validate data, run conversation tests and pytest"
+	@echo "make lint  - ruff (lint and format check) and mypy"
 
 setup: $(VENV)/.installed $(VENDOR)
 
@@ -52,6 +53,12 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 run: setup model
 	$(BIN)/minsheng run
 
+# ruff (lint and format) and mypy, configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/mypy
+
 validate: setup
 	$(BIN)/python -m bot.tools.validate_data
 
@@ -66,7 +73,7 @@ test-stories: setup model
 pytest: setup model browser
 	$(BIN)/python -m pytest -q
 
-test: validate test-stories pytest
+test: lint validate test-stories pytest
 
 clean:
 	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR)

@@ -9,6 +9,7 @@ figures for a TF-IDF char 1-3-gram + linear SVM baseline trained on the same exa
 Simplified versus Traditional macro-F1 on the same messages; parse latency; optionally the time of a
 full `rasa train` and 5-fold cross-validation on a public `text,label` dataset.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,9 +45,11 @@ def urgency_figures(truth: Sequence[str], predicted: Sequence[str]) -> Dict[str,
     from sklearn.metrics import precision_recall_fscore_support
 
     precision, recall, _f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=URGENCIES, zero_division=0)
-    return {u: {"precision": p, "recall": r, "support": int(s)}
-            for u, p, r, s in zip(URGENCIES, precision, recall, support)}
+        truth, predicted, labels=URGENCIES, zero_division=0
+    )
+    return {
+        u: {"precision": p, "recall": r, "support": int(s)} for u, p, r, s in zip(URGENCIES, precision, recall, support)
+    }
 
 
 def baseline_model():
@@ -105,9 +108,25 @@ class Parser:
 def time_training() -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).with_name("rasa")), "train", "--force", "--data", "bot/data",
-                        "--config", "config.yml", "--domain", "domain.yml", "--out", out],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("rasa")),
+                "train",
+                "--force",
+                "--data",
+                "bot/data",
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--out",
+                out,
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
@@ -140,8 +159,9 @@ def main(argv=None) -> int:
     evaluation = read_eval_csv(EVAL_SET)
     training = report_examples()
     texts = [e.text for e in evaluation]
-    print(f"evaluation set: {len(evaluation)} messages ({EVAL_SET.relative_to(ROOT)}); "
-          f"training examples: {len(training)}")
+    print(
+        f"evaluation set: {len(evaluation)} messages ({EVAL_SET.relative_to(ROOT)}); training examples: {len(training)}"
+    )
 
     parser = Parser()
     results, seconds = parser.parse_all(texts)
@@ -149,8 +169,10 @@ def main(argv=None) -> int:
     baseline = baseline_model().fit([t.text for t in training], [t.category for t in training])
     plain = category_figures([e.category for e in evaluation], list(baseline.predict(texts)))
     print(f"\ncategory, shipped model : accuracy {shipped['accuracy']:.3f}  macro-F1 {shipped['macro_f1']:.3f}")
-    print(f"category, baseline      : accuracy {plain['accuracy']:.3f}  macro-F1 {plain['macro_f1']:.3f}"
-          f"  (TF-IDF char 1-3 + LinearSVC, same training data)")
+    print(
+        f"category, baseline      : accuracy {plain['accuracy']:.3f}  macro-F1 {plain['macro_f1']:.3f}"
+        f"  (TF-IDF char 1-3 + LinearSVC, same training data)"
+    )
     print(f"shipped / baseline macro-F1: {shipped['macro_f1'] / plain['macro_f1']:.3f}")
     print_confusion(shipped)
 
@@ -160,10 +182,13 @@ def main(argv=None) -> int:
     right = [r["category"]["name"] == e.category for r, e in zip(results, evaluation)]
     in_top3 = [e.category in [c["name"] for c in r["category_ranking"][:3]] for r, e in zip(results, evaluation)]
     asked = len(stated) - sum(stated)
-    print(f"\nconfidence: category stated for {sum(stated)} messages, {sum(r for r, s in zip(right, stated) if s) / max(1, sum(stated)):.3f} of them right; "
-          f"resident asked to choose for {asked} ({asked / len(stated):.1%}), top-1 right for "
-          f"{sum(r for r, s in zip(right, stated) if not s) / max(1, asked):.3f}, truth among the 3 offered for "
-          f"{sum(t for t, s in zip(in_top3, stated) if not s) / max(1, asked):.3f}")
+    stated_right = sum(r for r, s in zip(right, stated) if s) / max(1, sum(stated))
+    print(
+        f"\nconfidence: category stated for {sum(stated)} messages, {stated_right:.3f} of them right; "
+        f"resident asked to choose for {asked} ({asked / len(stated):.1%}), top-1 right for "
+        f"{sum(r for r, s in zip(right, stated) if not s) / max(1, asked):.3f}, truth among the 3 offered for "
+        f"{sum(t for t, s in zip(in_top3, stated) if not s) / max(1, asked):.3f}"
+    )
 
     urgency = urgency_figures([e.urgency for e in evaluation], [r["urgency"]["name"] for r in results])
     print("\nurgency          precision  recall  support")
@@ -175,21 +200,27 @@ def main(argv=None) -> int:
     truth = [e.category for e in evaluation]
     f1_s = category_figures(truth, [r["category"]["name"] for r in simplified])["macro_f1"]
     f1_t = category_figures(truth, [r["category"]["name"] for r in traditional])["macro_f1"]
-    print(f"\nscripts: the same messages all in Simplified macro-F1 {f1_s:.3f}, all in Traditional {f1_t:.3f}, "
-          f"difference {abs(f1_s - f1_t) * 100:.1f} points")
+    print(
+        f"\nscripts: the same messages all in Simplified macro-F1 {f1_s:.3f}, all in Traditional {f1_t:.3f}, "
+        f"difference {abs(f1_s - f1_t) * 100:.1f} points"
+    )
 
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[max(0, int(round(0.95 * len(ms))) - 1)]
-    print(f"\nparse latency per message: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms "
-          f"({len(ms)} messages, one at a time, {os.cpu_count()} cores)")
+    print(
+        f"\nparse latency per message: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms "
+        f"({len(ms)} messages, one at a time, {os.cpu_count()} cores)"
+    )
 
     if args.train_time:
         print(f"full `rasa train --force`: {time_training():.0f} s")
     if args.public:
         public_texts, public_labels = read_public(args.public)
         cv = cross_validate(public_texts, public_labels)
-        print(f"\npublic dataset {args.public}: {len(public_texts)} messages, {len(set(public_labels))} labels, "
-              f"{cv['folds']}-fold macro-F1: classifier evaluate {cv['ours']:.3f}, baseline {cv['baseline']:.3f}")
+        print(
+            f"\npublic dataset {args.public}: {len(public_texts)} messages, {len(set(public_labels))} labels, "
+            f"{cv['folds']}-fold macro-F1: classifier evaluate {cv['ours']:.3f}, baseline {cv['baseline']:.3f}"
+        )
     else:
         print("\npublic dataset: not given (--public PATH.csv); see docs/benchmarks.md for where to get one")
     return 0

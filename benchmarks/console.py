@@ -6,6 +6,7 @@ timed over HTTP against the real web app.
 Creates a scratch database, fills it, starts `python -m bot.web` on a free port, signs in as a
 dispatcher and as department staff, requests each page REPEAT times and prints median and p95.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,23 @@ import sqlalchemy as sa
 from tests.support.scratch import free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ["路灯坏了", "垃圾没人收", "井盖丢了", "楼道瓷砖掉了", "广场舞太吵", "停水两天", "物业不管", "树枝挡路",
-         "消防通道被堵", "违建", "养老金没到账", "入学报名难", "电梯故障", "油烟扰民", "暖气不热"]
+WORDS = [
+    "路灯坏了",
+    "垃圾没人收",
+    "井盖丢了",
+    "楼道瓷砖掉了",
+    "广场舞太吵",
+    "停水两天",
+    "物业不管",
+    "树枝挡路",
+    "消防通道被堵",
+    "违建",
+    "养老金没到账",
+    "入学报名难",
+    "电梯故障",
+    "油烟扰民",
+    "暖气不热",
+]
 
 
 def fill(url: str, count: int) -> None:
@@ -51,19 +67,30 @@ def fill(url: str, count: int) -> None:
         per_day[day] = per_day.get(day, 0) + 1
         category = rng.choice(categories)
         urgency = rng.choices(["normal", "hazard", "emergency"], [90, 8, 2])[0]
-        rows.append({
-            "number": f"MS-{day}-{per_day[day]:04d}", "submission_key": f"bench-{i}", "conversation_id": f"bench-{i % 5000}",
-            "channel": "rest", "description": f"{rng.choice(WORDS)}，{rng.choice(WORDS)}，第{i}号测试数据",
-            "category_id": category.id, "category_confidence": round(rng.random(), 3), "urgency": urgency,
-            "location": f"幸福小区{rng.randrange(1, 40)}栋", "phone": f"139{rng.randrange(10**8):08d}",
-            "status": rng.choice(statuses), "lead_department_id": category.department_id,
-            "deadline": (created + dt.timedelta(days=rng.randrange(1, 20))).date(), "flagged": urgency == "emergency",
-            "created_at": created, "updated_at": created,
-        })
+        rows.append(
+            {
+                "number": f"MS-{day}-{per_day[day]:04d}",
+                "submission_key": f"bench-{i}",
+                "conversation_id": f"bench-{i % 5000}",
+                "channel": "rest",
+                "description": f"{rng.choice(WORDS)}，{rng.choice(WORDS)}，第{i}号测试数据",
+                "category_id": category.id,
+                "category_confidence": round(rng.random(), 3),
+                "urgency": urgency,
+                "location": f"幸福小区{rng.randrange(1, 40)}栋",
+                "phone": f"139{rng.randrange(10**8):08d}",
+                "status": rng.choice(statuses),
+                "lead_department_id": category.department_id,
+                "deadline": (created + dt.timedelta(days=rng.randrange(1, 20))).date(),
+                "flagged": urgency == "emergency",
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
     tickets = sa.Table("tickets", sa.MetaData(), autoload_with=engine)
     with engine.begin() as connection:
         for chunk in range(0, len(rows), 5000):
-            connection.execute(tickets.insert(), rows[chunk:chunk + 5000])
+            connection.execute(tickets.insert(), rows[chunk : chunk + 5000])
         connection.execute(sa.text("ANALYZE tickets"))
     engine.dispose()
     with session_scope(url) as db:
@@ -82,8 +109,9 @@ class Browser:
 
     def login(self, username: str) -> None:
         token = re.search(r'name="csrf_token" value="([^"]+)"', self.get("/staff/login")).group(1)
-        data = urllib.parse.urlencode({"username": username, "password": "bench-password", "csrf_token": token,
-                                       "next": "/staff/"}).encode()
+        data = urllib.parse.urlencode(
+            {"username": username, "password": "bench-password", "csrf_token": token, "next": "/staff/"}
+        ).encode()
         self.opener.open(self.base + "/staff/login", data=data, timeout=30).read()
 
     def time(self, path: str, repeat: int) -> list:
@@ -114,8 +142,13 @@ def measure(url: str, args) -> int:
         print(f"{args.tickets} tickets generated in PostgreSQL in {time.perf_counter() - started:.0f} s")
         port = free_port()
         env = {**os.environ, "MINSHENG_DATABASE_URL": url, "MINSHENG_VAR_DIR": str(ROOT / "var" / "bench")}
-        server = subprocess.Popen([sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(60):
             try:

@@ -7,6 +7,7 @@ Starts the action server, the Rasa server and the web app (its scheduler ticking
 on a scratch PostgreSQL database, opens N conversations over the callback channel, writes N
 dispatches, and prints the latency median / p95 / max, the throughput, and each process's memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,12 @@ def measure(url: str, args) -> int:
     from tests.support.stack import Stack
 
     upgrade(url)
-    stack = Stack(Path(tempfile.mkdtemp(prefix="minsheng-bench-")), url, MODEL,
-                  {"rasa": free_port(), "actions": free_port(), "web": free_port()})
+    stack = Stack(
+        Path(tempfile.mkdtemp(prefix="minsheng-bench-")),
+        url,
+        MODEL,
+        {"rasa": free_port(), "actions": free_port(), "web": free_port()},
+    )
     stack.env["MINSHENG_SCHEDULER_INTERVAL"] = "1"
     stack.env["MINSHENG_OUTBOX_CLAIM_SECONDS"] = "60"
     try:
@@ -90,8 +95,10 @@ def measure(url: str, args) -> int:
         print(f"residents: {len(residents)}; updates received: {len(latencies)}; received twice: {twice}")
         print(f"writing {len(residents)} dispatches took {writing:.1f} s")
         if values:
-            print(f"store write → resident, ms: median {statistics.median(values):.0f}, "
-                  f"p95 {percentile(values, 0.95):.0f}, max {max(values):.0f}")
+            print(
+                f"store write → resident, ms: median {statistics.median(values):.0f}, "
+                f"p95 {percentile(values, 0.95):.0f}, max {max(values):.0f}"
+            )
             print(f"all delivered {drained:.1f} s after the first write: {len(values) / drained:.1f} updates/s")
         single = []
         for i in range(args.one_at_a_time):
@@ -101,14 +108,19 @@ def measure(url: str, args) -> int:
             wrote = time.monotonic()
             while not any(f"第{i}条答复" in t for t in stack.receiver.texts(sender)) and time.monotonic() - wrote < 60:
                 time.sleep(0.02)
-            arrived = [at for t, at in zip(stack.receiver.texts(sender), stack.receiver.arrivals[sender])
-                       if f"第{i}条答复" in t]
+            arrived = [
+                at
+                for t, at in zip(stack.receiver.texts(sender), stack.receiver.arrivals[sender])
+                if f"第{i}条答复" in t
+            ]
             if arrived:
                 single.append((arrived[0] - wrote) * 1000)
         if single:
-            print(f"one update at a time ({len(single)}), store write → resident, ms: "
-                  f"median {statistics.median(single):.0f}, p95 {percentile(single, 0.95):.0f}, max {max(single):.0f} "
-                  f"(scheduler ticks every {stack.env['MINSHENG_SCHEDULER_INTERVAL']} s)")
+            print(
+                f"one update at a time ({len(single)}), store write → resident, ms: "
+                f"median {statistics.median(single):.0f}, p95 {percentile(single, 0.95):.0f}, max {max(single):.0f} "
+                f"(scheduler ticks every {stack.env['MINSHENG_SCHEDULER_INTERVAL']} s)"
+            )
         print("memory (RSS, MB): " + ", ".join(f"{n} {stack.rss_mb(n):.0f}" for n in ("rasa", "actions", "web")))
         return 0 if len(latencies) == len(residents) and not twice and len(single) == args.one_at_a_time else 1
     finally:

@@ -1,4 +1,5 @@
 """The `minsheng` command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,11 +35,15 @@ def classifier_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
-              f"(train {result['n_train']}, test {result['n_test']})")
+        print(
+            f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
+            f"(train {result['n_train']}, test {result['n_test']})"
+        )
         for label, figures in result["per_label"].items():
-            print(f"  {label:24s} P {figures['precision']:.3f}  R {figures['recall']:.3f}  "
-                  f"F1 {figures['f1']:.3f}  n {figures['support']}")
+            print(
+                f"  {label:24s} P {figures['precision']:.3f}  R {figures['recall']:.3f}  "
+                f"F1 {figures['f1']:.3f}  n {figures['support']}"
+            )
     return 0
 
 
@@ -192,25 +197,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minsheng", description="民生 Minsheng: residents' problem reports")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    classifier = commands.add_parser("classifier", help="the category classifier").add_subparsers(dest="action", required=True)
+    classifier = commands.add_parser("classifier", help="the category classifier").add_subparsers(
+        dest="action", required=True
+    )
     evaluate = classifier.add_parser("evaluate", help="train on one text,label CSV and score on another")
     evaluate.add_argument("--train", required=True)
     evaluate.add_argument("--test", required=True)
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=classifier_evaluate)
-    classifier.add_parser("corrections", help="print staff category corrections as a text,label CSV") \
-        .set_defaults(handler=classifier_corrections)
+    classifier.add_parser("corrections", help="print staff category corrections as a text,label CSV").set_defaults(
+        handler=classifier_corrections
+    )
 
     db = commands.add_parser("db", help="the ticket store").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="migrate to the current schema and load the taxonomy").set_defaults(handler=db_upgrade)
+    db.add_parser("upgrade", help="migrate to the current schema and load the taxonomy").set_defaults(
+        handler=db_upgrade
+    )
 
     staff = commands.add_parser("staff", help="staff accounts").add_subparsers(dest="action", required=True)
-    add_user = staff.add_parser("add-user", help="create a user; the password is read from stdin, "
-                                                 "or generated and printed once when stdin is a terminal")
+    add_user = staff.add_parser(
+        "add-user",
+        help="create a user; the password is read from stdin, or generated and printed once when stdin is a terminal",
+    )
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=["dispatcher", "department", "supervisor", "admin"])
     add_user.add_argument("--department", help="department id (required for --role department)")
-    add_user.add_argument("--generate", action="store_true", help="generate a password even when stdin is not a terminal")
+    add_user.add_argument(
+        "--generate", action="store_true", help="generate a password even when stdin is not a terminal"
+    )
     add_user.set_defaults(handler=staff_add_user)
     add_token = staff.add_parser("add-token", help="a bearer token for the JSON API, acting as the user")
     add_token.add_argument("name")
@@ -227,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = staff.add_parser("deactivate", help="stop a user logging in; ends their sessions and API tokens")
     deactivate.add_argument("name")
     deactivate.set_defaults(handler=staff_deactivate)
-    set_password = staff.add_parser("set-password", help="a new password (stdin, or generated at a terminal); "
-                                                         "ends the user's sessions")
+    set_password = staff.add_parser(
+        "set-password", help="a new password (stdin, or generated at a terminal); ends the user's sessions"
+    )
     set_password.add_argument("name")
     set_password.add_argument("--generate", action="store_true")
     set_password.set_defaults(handler=staff_set_password)

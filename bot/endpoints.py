@@ -1,4 +1,5 @@
 """Writes the endpoints and credentials files Rasa runs with, from the environment."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,10 @@ def endpoints(action_url: str, tracker_url: str, lock_store_url: str = "") -> Di
     config: Dict[str, Any] = {
         # The action server's shared secret is read from Rasa's environment when it starts, so it
         # is in no file but var/actions-secret.
-        "action_endpoint": {"url": action_url,
-                            "headers": {ACTIONS_SECRET_HEADER: "${" + ACTIONS_SECRET_VARIABLE + "}"}},
+        "action_endpoint": {
+            "url": action_url,
+            "headers": {ACTIONS_SECRET_HEADER: "${" + ACTIONS_SECRET_VARIABLE + "}"},
+        },
         "nlg": {"type": "bot.nlg.ScriptAwareNLG"},
         "tracker_store": tracker_store_config(tracker_url),
     }
@@ -63,7 +66,9 @@ def credentials(callback_url: Optional[str]) -> Dict[str, Any]:
     config: Dict[str, Any] = {
         "bot.channels.rest.RestInput": None,
         "bot.channels.socketio.SocketIOInput": {
-            "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True,
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
         },
     }
     if callback_url:

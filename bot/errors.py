@@ -12,6 +12,7 @@ answer in one middleware (bot/web/app.py), the chat tells the resident, the comm
     ├── TooManyAttempts       429  wait `seconds` before trying again
     └── ServiceUnavailable    503  a part the request depends on is down
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -37,6 +38,7 @@ class InvalidInput(MinshengError, ValueError):
 
 class NotAPhoto(InvalidInput):
     """An upload that is not a photo we take: 415 for the kind, 413 for the size."""
+
     status = 415
 
 

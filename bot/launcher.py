@@ -5,6 +5,7 @@ on Ctrl-C.
 Each process writes to its own bounded log file under var/log/ and, as far as the terminal keeps
 up, to the console. Nothing the launcher does waits on its own standard output: a terminal (or a
 pipe) nobody reads can neither stall a child nor keep Ctrl-C from stopping everything."""
+
 from __future__ import annotations
 
 import logging
@@ -18,18 +19,18 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable, Dict, IO, List, Optional
+from typing import IO, Callable, Dict, List, Optional
 
 from bot import settings
-from bot.settings import Settings
 from bot.serve import MODEL, PARTS
+from bot.settings import Settings
 from bot.store.migrate import upgrade
 
-LOG_BYTES = 5 * 1024 * 1024   # per file; two older files are kept
+LOG_BYTES = 5 * 1024 * 1024  # per file; two older files are kept
 LOG_BACKUPS = 2
-CONSOLE_LINES = 2000          # lines waiting for a slow terminal before the console drops some
+CONSOLE_LINES = 2000  # lines waiting for a slow terminal before the console drops some
 STOP_SECONDS = 15
-RESTARTS_ALLOWED = 5          # within RESTART_WINDOW; more, and everything stops
+RESTARTS_ALLOWED = 5  # within RESTART_WINDOW; more, and everything stops
 RESTART_WINDOW = 120.0
 
 
@@ -79,16 +80,18 @@ def _log_file(path: Path) -> logging.Logger:
     logger.propagate = False
     logger.setLevel(logging.INFO)
     if not logger.handlers:
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
-                                                       encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     return logger
 
 
 class Child:
-    def __init__(self, name: str, command: List[str], log_dir: Path, console: Console,
-                 env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self, name: str, command: List[str], log_dir: Path, console: Console, env: Optional[Dict[str, str]] = None
+    ) -> None:
         self.name, self.command, self.console, self.env = name, command, console, env
         self.log_path = log_dir / f"{name}.log"
         self.log = _log_file(self.log_path)
@@ -96,11 +99,19 @@ class Child:
         self.started: List[float] = []
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True, cwd=settings.PROJECT_ROOT)
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=settings.PROJECT_ROOT,
+        )
         self.started.append(time.monotonic())
-        threading.Thread(target=self._copy_output, args=(self.process,), name=f"{self.name}-output",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._copy_output, args=(self.process,), name=f"{self.name}-output", daemon=True
+        ).start()
 
     def _copy_output(self, process: subprocess.Popen) -> None:
         assert process.stdout is not None
@@ -127,8 +138,14 @@ class Child:
 class Supervisor:
     """Starts children, restarts one that stops by itself (waiting longer each time), stops all."""
 
-    def __init__(self, commands: Dict[str, List[str]], log_dir: Path, console: Console,
-                 env: Optional[Dict[str, str]] = None, backoff: float = 1.0) -> None:
+    def __init__(
+        self,
+        commands: Dict[str, List[str]],
+        log_dir: Path,
+        console: Console,
+        env: Optional[Dict[str, str]] = None,
+        backoff: float = 1.0,
+    ) -> None:
         self.console = console
         self.backoff = backoff
         self.children = [Child(name, command, log_dir, console, env) for name, command in commands.items()]
@@ -145,8 +162,10 @@ class Supervisor:
                 continue
             code = child.process.returncode if child.process else None
             if child.crashed_too_often():
-                self.console.say(f"{child.name} stopped (exit code {code}) {RESTARTS_ALLOWED} times in "
-                                 f"{int(RESTART_WINDOW)} s; see {child.log_path}. Stopping everything.")
+                self.console.say(
+                    f"{child.name} stopped (exit code {code}) {RESTARTS_ALLOWED} times in "
+                    f"{int(RESTART_WINDOW)} s; see {child.log_path}. Stopping everything."
+                )
                 return False
             delay = min(self.backoff * 2 ** (len(child.started) - 1), 30)
             self.console.say(f"{child.name} stopped (exit code {code}); starting it again in {delay:g} s.")
@@ -259,8 +278,9 @@ def run() -> int:
         raise
 
     def show_banner() -> None:
-        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180) and \
-            wait_for(f"http://127.0.0.1:{ports.actions}/health", 60)
+        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180) and wait_for(
+            f"http://127.0.0.1:{ports.actions}/health", 60
+        )
         if not supervisor.stopping.is_set():
             console.say(banner(config, first_admin, ready))
 

@@ -1,6 +1,7 @@
 """How much text the product takes, in characters: read by the channels (what reaches the NLU
 pipeline), the actions (what the resident is told), the console (form fields) and the store, which
 refuses anything longer whoever sends it."""
+
 from __future__ import annotations
 
 # A resident's chat message: longer ones are cut before the NLU pipeline sees them.

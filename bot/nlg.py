@@ -1,5 +1,6 @@
 """Responses in the resident's script: the domain's Simplified responses are turned into
 Traditional for a resident who writes Traditional (endpoints.yml: `nlg: type: bot.nlg.ScriptAwareNLG`)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Text
@@ -24,8 +25,9 @@ class ScriptAwareNLG(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config=None, domain=None, **_: Any) -> None:
         super().__init__(domain.responses if domain else {})
 
-    async def generate(self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text,
-                       **kwargs: Any) -> Optional[Dict[Text, Any]]:
+    async def generate(
+        self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
+    ) -> Optional[Dict[Text, Any]]:
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if message and self._wants_traditional(tracker):
             message = convert_message(message)

@@ -1,4 +1,5 @@
 """Reading phone numbers, ticket numbers and locations out of what residents type."""
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,7 @@ def mask_phones_in(text: str) -> str:
     for match in sorted([*_MOBILE.finditer(folded), *_LANDLINE.finditer(folded)], key=lambda m: m.start()):
         if match.start() < last:
             continue
-        out.append(text[last:match.start()])
+        out.append(text[last : match.start()])
         out.append(mask_phone(match.group(0)))
         last = match.end()
     out.append(text[last:])
@@ -107,9 +108,24 @@ _LOCATION_PARTS = [
     rf"{_NUM}(?:室|号)",
 ]
 _LOCATION = re.compile("(?:" + "|".join(_LOCATION_PARTS) + r")(?:\s*(?:" + "|".join(_LOCATION_PARTS) + "))*")
-_GENERIC_PLACES = {"小区", "社区", "公园", "广场", "市场", "学校", "医院", "宿舍", "大院", "公寓", "新村", "花园", "家园"}
+_GENERIC_PLACES = {
+    "小区",
+    "社区",
+    "公园",
+    "广场",
+    "市场",
+    "学校",
+    "医院",
+    "宿舍",
+    "大院",
+    "公寓",
+    "新村",
+    "花园",
+    "家园",
+}
 _LEADING_NOISE = re.compile(
-    r"^(?:我家|我们|我们家|我住|住在|就在|在|是|那个|这个|我|家|建议|希望|感谢|谢谢|表扬|问问|问一下|一下|找|请|帮|想|要)+")
+    r"^(?:我家|我们|我们家|我住|住在|就在|在|是|那个|这个|我|家|建议|希望|感谢|谢谢|表扬|问问|问一下|一下|找|请|帮|想|要)+"
+)
 
 
 def find_location(text: str) -> Optional[Span]:
@@ -128,7 +144,7 @@ def find_location(text: str) -> Optional[Span]:
             best = (start, end)
     if best is None:
         return None
-    return Span(text[best[0]:best[1]], best[0], best[1])
+    return Span(text[best[0] : best[1]], best[0], best[1])
 
 
 _PART_KINDS = [

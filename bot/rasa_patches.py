@@ -16,6 +16,7 @@ and to send the message again; since nothing of the turn was kept, sending it ag
 is over continues exactly where the conversation was (a report confirmed twice still gives one
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later."""
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@
 Every process listens on 127.0.0.1 unless MINSHENG_<PART>_HOST says otherwise, creates files only
 its own user can read, and takes its secrets from the environment or from var/ — never from its
 command line, which any local user can read in /proc."""
+
 from __future__ import annotations
 
 import hmac
@@ -50,10 +51,21 @@ def rasa_arguments(settings: Settings, host: str, port: int) -> List[str]:
     endpoints = write_endpoints(settings.var_dir / "endpoints.yml", settings)
     credentials = write_credentials(settings.var_dir / "credentials.yml", settings.callback_url or None)
     return [
-        "run", "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials", str(credentials),
-        "--interface", host, "--port", str(port), "--enable-api",
+        "run",
+        "--model",
+        str(MODEL),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--enable-api",
         f"--auth-token={settings.rasa_token()}",  # "=": a token may begin with "-"
-        "--cors", *settings.web_origins(),
+        "--cors",
+        *settings.web_origins(),
     ]
 
 

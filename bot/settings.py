@@ -11,6 +11,7 @@ stops them at once with a message naming the variable.
 Secrets (the Rasa API token, the action server's shared secret, the session key) come from the
 environment or from files generated once under var/, readable by the owner only: they never appear
 on a command line."""
+
 from __future__ import annotations
 
 import base64
@@ -53,6 +54,7 @@ class Ports:
 @dataclass(frozen=True)
 class Hosts:
     """The interface each process listens on: loopback unless configured otherwise."""
+
     rasa: str = LOOPBACK
     actions: str = LOOPBACK
     web: str = LOOPBACK
@@ -63,16 +65,16 @@ class Settings:
     var_dir: Path
     database_url: str
     tracker_url: str
-    lock_store_url: str                # "": Rasa's in-memory lock store (one Rasa process)
+    lock_store_url: str  # "": Rasa's in-memory lock store (one Rasa process)
     ports: Ports
     hosts: Hosts
-    rasa_url: str                      # where the web app reaches Rasa's HTTP API
-    rasa_public_url: str               # where browsers reach Rasa's socket.io ("": this host, Rasa's port)
+    rasa_url: str  # where the web app reaches Rasa's HTTP API
+    rasa_public_url: str  # where browsers reach Rasa's socket.io ("": this host, Rasa's port)
     rasa_socket_path: str
-    actions_url: str                   # where Rasa reaches the action server
+    actions_url: str  # where Rasa reaches the action server
     action_timeout: float
-    callback_url: str                  # "": no callback channel
-    web_public_url: str                # e.g. https://minsheng.example.gov.cn
+    callback_url: str  # "": no callback channel
+    web_public_url: str  # e.g. https://minsheng.example.gov.cn
     trusted_proxies: Tuple[str, ...]
     ticket_prefix: str
     timezone: str
@@ -128,7 +130,8 @@ class Settings:
     def secret_key(self) -> bytes:
         """The staff cookie's key: MINSHENG_SECRET_KEY (32 bytes, url-safe base64), or var/secret-key."""
         encoded = self.secret_key_value or _generated(
-            self.var_dir, "secret-key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+            self.var_dir, "secret-key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
         return base64.urlsafe_b64decode(encoded)
 
     # ---------------------------------------------------------------- reading the environment
@@ -151,11 +154,16 @@ class Settings:
             return value
 
         var = Path(get("MINSHENG_VAR_DIR") or PROJECT_ROOT / "var")
-        ports = Ports(rasa=number("MINSHENG_RASA_PORT", "5005", int, 1, 65535),
-                      actions=number("MINSHENG_ACTIONS_PORT", "5055", int, 1, 65535),
-                      web=number("MINSHENG_WEB_PORT", "8000", int, 1, 65535))
-        hosts = Hosts(rasa=get("MINSHENG_RASA_HOST") or LOOPBACK, actions=get("MINSHENG_ACTIONS_HOST") or LOOPBACK,
-                      web=get("MINSHENG_WEB_HOST") or LOOPBACK)
+        ports = Ports(
+            rasa=number("MINSHENG_RASA_PORT", "5005", int, 1, 65535),
+            actions=number("MINSHENG_ACTIONS_PORT", "5055", int, 1, 65535),
+            web=number("MINSHENG_WEB_PORT", "8000", int, 1, 65535),
+        )
+        hosts = Hosts(
+            rasa=get("MINSHENG_RASA_HOST") or LOOPBACK,
+            actions=get("MINSHENG_ACTIONS_HOST") or LOOPBACK,
+            web=get("MINSHENG_WEB_HOST") or LOOPBACK,
+        )
         database_url = get("MINSHENG_DATABASE_URL") or f"sqlite:///{var / 'minsheng.db'}"
         timezone = get("MINSHENG_TIMEZONE") or "Asia/Shanghai"
         try:
@@ -178,8 +186,10 @@ class Settings:
             problems.append(f"MINSHENG_TAXONOMY_FILE={str(taxonomy_file)!r} is not a file")
             taxonomy_file = DEFAULT_TAXONOMY
         web_public_url = (get("MINSHENG_WEB_PUBLIC_URL") or "").rstrip("/")
-        for name, url in (("MINSHENG_WEB_PUBLIC_URL", web_public_url),
-                          ("MINSHENG_RASA_PUBLIC_URL", get("MINSHENG_RASA_PUBLIC_URL") or "")):
+        for name, url in (
+            ("MINSHENG_WEB_PUBLIC_URL", web_public_url),
+            ("MINSHENG_RASA_PUBLIC_URL", get("MINSHENG_RASA_PUBLIC_URL") or ""),
+        ):
             if url and urlsplit(url).scheme not in ("http", "https"):
                 problems.append(f"{name}={url!r} must start with http:// or https://")
         scheduler = (get("MINSHENG_SCHEDULER") or "on").lower()
@@ -256,6 +266,7 @@ def _generated(var_dir: Path, filename: str, make) -> str:
 
 
 # ---------------------------------------------------------------- the process around the settings
+
 
 def private_files() -> None:
     """From here on, everything this process creates is 0600 / 0700."""

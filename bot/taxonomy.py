@@ -1,4 +1,5 @@
 """The shipped taxonomy (categories, departments, deadlines), replaceable by a district's file."""
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ Residents write Simplified or Traditional characters, full-width digits and lett
 Everything the models see is folded to half-width, lower-case Simplified text of the *same
 length*, so character offsets found on the normalised text point into the original one.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """Shared fixtures: fresh ticket stores on SQLite and on the machine's PostgreSQL."""
+
 from __future__ import annotations
 
 import os

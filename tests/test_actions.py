@@ -1,4 +1,5 @@
 """Actions against a real ticket store, with trackers built as the Rasa server sends them."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,11 +15,21 @@ from bot.store.schema import Ticket
 DOMAIN = {"slots": {}, "forms": {}}
 
 
-def make_tracker(sender="resident-1", slots=None, text="", intent="report_problem", entities=(),
-                 events=None, active_loop=None, **parse):
+def make_tracker(
+    sender="resident-1",
+    slots=None,
+    text="",
+    intent="report_problem",
+    entities=(),
+    events=None,
+    active_loop=None,
+    **parse,
+):
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": list(entities), **parse}
     events = events if events is not None else [{"event": "user", "text": text, "parse_data": latest}]
-    return Tracker(sender, slots or {}, latest, events, False, None, {"name": active_loop} if active_loop else {}, "action_listen")
+    return Tracker(
+        sender, slots or {}, latest, events, False, None, {"name": active_loop} if active_loop else {}, "action_listen"
+    )
 
 
 def slot_events(events):
@@ -55,15 +66,20 @@ async def test_start_report_takes_what_the_first_message_gives(sqlite_url):
 
 
 async def test_emergency_advice_comes_first(sqlite_url):
-    tracker = make_tracker(text="闻到一股煤气味", category_ranking=ranking(("utilities", 0.8), ("safety", 0.1)),
-                           urgency={"name": "emergency", "confidence": 1.0})
+    tracker = make_tracker(
+        text="闻到一股煤气味",
+        category_ranking=ranking(("utilities", 0.8), ("safety", 0.1)),
+        urgency={"name": "emergency", "confidence": 1.0},
+    )
     dispatcher, _ = await run(ActionStartReport(), tracker)
     assert responses(dispatcher)[0] == "utter_emergency"
 
 
 async def test_unsure_category_is_asked_among_the_top_few(sqlite_url):
-    tracker = make_tracker(text="这边一到晚上就乱糟糟的",
-                           category_ranking=ranking(("safety", 0.35), ("noise_pollution", 0.3), ("other", 0.1)))
+    tracker = make_tracker(
+        text="这边一到晚上就乱糟糟的",
+        category_ranking=ranking(("safety", 0.35), ("noise_pollution", 0.3), ("other", 0.1)),
+    )
     dispatcher, events = await run(ActionStartReport(), tracker)
     slots = slot_events(events)
     assert slots["category"] is None
@@ -95,11 +111,14 @@ def validate(slot, value, tracker):
     return result, responses(dispatcher)
 
 
-@pytest.mark.parametrize("typed, stored", [
-    ("１３８ １２３４ ５６７８", "13812345678"),
-    ("我的手机是138-1234-5678", "13812345678"),
-    ("0826 2345678", "0826-2345678"),
-])
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("１３８ １２３４ ５６７８", "13812345678"),
+        ("我的手机是138-1234-5678", "13812345678"),
+        ("0826 2345678", "0826-2345678"),
+    ],
+)
 def test_phone_numbers_as_people_type_them(typed, stored):
     result, said = validate("phone", typed, make_tracker(intent="inform"))
     assert result == {"phone": stored} and said == []
@@ -122,8 +141,9 @@ def test_a_correction_changes_only_the_part_named():
         {"event": "user", "text": "不对，是4栋"},
         {"event": "slot", "name": "location", "value": "4栋"},
     ]
-    tracker = make_tracker(text="不对，是4栋", intent="inform", events=events,
-                           slots={"requested_slot": "confirmed", "location": "4栋"})
+    tracker = make_tracker(
+        text="不对，是4栋", intent="inform", events=events, slots={"requested_slot": "confirmed", "location": "4栋"}
+    )
     result, said = validate("location", "4栋", tracker)
     assert result == {"location": "幸福小区4栋2单元"}
     assert said == ["utter_location_updated"]
@@ -134,9 +154,13 @@ def test_a_place_given_unasked_is_kept_whole():
         {"event": "slot", "name": "location", "value": "人民路"},
         {"event": "user", "text": "人民路88号门口"},
     ]
-    tracker = make_tracker(text="人民路88号门口", intent="inform", events=events,
-                           entities=[{"entity": "location", "value": "人民路88号"}],
-                           slots={"requested_slot": "detail", "location": "人民路88号"})
+    tracker = make_tracker(
+        text="人民路88号门口",
+        intent="inform",
+        events=events,
+        entities=[{"entity": "location", "value": "人民路88号"}],
+        slots={"requested_slot": "detail", "location": "人民路88号"},
+    )
     assert validate("location", "人民路88号", tracker)[0] == {"location": "人民路88号门口"}
     assert validate("detail", "人民路88号门口", tracker)[0] == {"detail": None}
 
@@ -148,8 +172,9 @@ def test_a_location_with_nothing_in_it_is_asked_again(value):
 
 
 def test_an_address_answered_to_the_detail_question_is_not_a_detail():
-    tracker = make_tracker(text="幸福小区3栋2单元", intent="inform",
-                           entities=[{"entity": "location", "value": "幸福小区3栋2单元"}])
+    tracker = make_tracker(
+        text="幸福小区3栋2单元", intent="inform", entities=[{"entity": "location", "value": "幸福小区3栋2单元"}]
+    )
     assert validate("detail", "幸福小区3栋2单元", tracker)[0] == {"detail": None}
     assert validate("detail", "已经一个星期了", make_tracker(intent="inform"))[0] == {"detail": "已经一个星期了"}
 
@@ -157,7 +182,7 @@ def test_an_address_answered_to_the_detail_question_is_not_a_detail():
 def test_a_photo_is_taken_only_from_our_uploads():
     good = "/photos/" + "a" * 32 + ".jpg"
     assert validate("detail", good, make_tracker(intent="inform")) == ({"detail": "见照片"}, ["utter_photo_received"])
-    result, said = validate("detail", "/inform{\"photo_url\": \"http://elsewhere/x.jpg\"}", make_tracker(intent="inform"))
+    result, said = validate("detail", '/inform{"photo_url": "http://elsewhere/x.jpg"}', make_tracker(intent="inform"))
     assert result == {"detail": None, "photo_url": None} and said == ["utter_photo_refused"]
 
 
@@ -170,9 +195,15 @@ async def test_a_photo_from_elsewhere_is_not_stored(sqlite_url):
 
 def confirmed_slots(report_id="r1", phone="13812345678"):
     return {
-        "report_id": report_id, "problem_description": "3栋2单元楼道瓷砖掉了，电话13812345678", "category": "building",
-        "category_confidence": 0.9, "urgency": "hazard", "location": "幸福小区3栋2单元", "detail": "无",
-        "phone": phone, "confirmed": True,
+        "report_id": report_id,
+        "problem_description": "3栋2单元楼道瓷砖掉了，电话13812345678",
+        "category": "building",
+        "category_confidence": 0.9,
+        "urgency": "hazard",
+        "location": "幸福小区3栋2单元",
+        "detail": "无",
+        "phone": phone,
+        "confirmed": True,
     }
 
 
@@ -189,7 +220,12 @@ async def test_submit_creates_one_ticket_even_when_retried(sqlite_url):
         assert len(rows) == 1
         ticket = rows[0]
         assert (ticket.category_id, ticket.urgency, ticket.location, ticket.phone, ticket.detail) == (
-            "building", "hazard", "幸福小区3栋2单元", "13812345678", None)
+            "building",
+            "hazard",
+            "幸福小区3栋2单元",
+            "13812345678",
+            None,
+        )
         assert ticket.conversation_id == "resident-1" and ticket.status == "submitted"
 
 
@@ -211,15 +247,18 @@ async def test_nothing_is_filed_without_confirmation(sqlite_url):
 
 
 async def file_ticket(sender, phone="13812345678", report_id="r1"):
-    dispatcher, _ = await run(ActionSubmitReport(), make_tracker(sender=sender, slots=confirmed_slots(report_id, phone)))
+    dispatcher, _ = await run(
+        ActionSubmitReport(), make_tracker(sender=sender, slots=confirmed_slots(report_id, phone))
+    )
     return dispatcher.messages[0]["ticket_number"]
 
 
 async def test_status_lists_this_conversations_tickets_only(sqlite_url):
     mine = await file_ticket("alice")
     theirs = await file_ticket("bob", report_id="r2")
-    dispatcher, events = await run(ActionCheckStatus(), make_tracker(sender="alice", intent="check_status",
-                                                                      text="我的问题处理得怎么样了"))
+    dispatcher, events = await run(
+        ActionCheckStatus(), make_tracker(sender="alice", intent="check_status", text="我的问题处理得怎么样了")
+    )
     listing = dispatcher.messages[0]["ticket_list"]
     assert mine in listing and theirs not in listing
     assert "13812345678" not in listing and "138****5678" in listing  # the phone in the words is masked
@@ -229,8 +268,12 @@ async def test_status_lists_this_conversations_tickets_only(sqlite_url):
 async def test_another_conversations_ticket_needs_the_phone_digits(sqlite_url):
     number = await file_ticket("alice", phone="13812345678")
     typed = number.lower().replace("-", "")
-    tracker = make_tracker(sender="bob", intent="check_status", text=f"查一下{typed}",
-                           entities=[{"entity": "ticket_number", "value": number}])
+    tracker = make_tracker(
+        sender="bob",
+        intent="check_status",
+        text=f"查一下{typed}",
+        entities=[{"entity": "ticket_number", "value": number}],
+    )
     dispatcher, events = await run(ActionCheckStatus(), tracker)
     assert dispatcher.messages == []  # nothing about the ticket before the digits match
     assert slot_events(events)["status_ticket_number"] == number
@@ -249,7 +292,9 @@ async def test_unknown_and_foreign_tickets_get_the_same_answer(sqlite_url):
     number = await file_ticket("alice")
     answers = []
     for candidate in (number, "MS-20200101-9999"):
-        tracker = make_tracker(sender="mallory", slots={"status_ticket_number": candidate, "status_phone_last4": "1111"})
+        tracker = make_tracker(
+            sender="mallory", slots={"status_ticket_number": candidate, "status_phone_last4": "1111"}
+        )
         dispatcher, _ = await run(ActionVerifyStatus(), tracker)
         answers.append(dispatcher.messages)
     assert answers[0] == answers[1]
@@ -263,8 +308,11 @@ async def test_anonymous_tickets_cannot_be_read_from_elsewhere(sqlite_url):
 
 
 async def guess(number, digits, sender, source=None):
-    tracker = make_tracker(sender=sender, slots={"status_ticket_number": number, "status_phone_last4": digits},
-                           metadata={"source": source} if source else None)
+    tracker = make_tracker(
+        sender=sender,
+        slots={"status_ticket_number": number, "status_phone_last4": digits},
+        metadata={"source": source} if source else None,
+    )
     dispatcher, _ = await run(ActionVerifyStatus(), tracker)
     return responses(dispatcher)
 
@@ -277,12 +325,20 @@ async def test_guessing_a_ticket_is_counted_in_the_store_whatever_the_conversati
         answers = [await guess(target, f"{i:04d}", sender=f"mallory-{target}-{i}") for i in range(5)]
         assert answers == [["utter_status_not_found"]] * 5
         assert await guess(target, "5678", sender=f"mallory-{target}-last") == ["utter_status_too_many_attempts"]
-    asked = make_tracker(sender="mallory-new", intent="check_status", text=f"查一下{number}",
-                         entities=[{"entity": "ticket_number", "value": number}])
+    asked = make_tracker(
+        sender="mallory-new",
+        intent="check_status",
+        text=f"查一下{number}",
+        entities=[{"entity": "ticket_number", "value": number}],
+    )
     dispatcher, _ = await run(ActionCheckStatus(), asked)
     assert responses(dispatcher) == ["utter_status_too_many_attempts"]  # told before typing digits
-    mine = make_tracker(sender="alice", intent="check_status", text=f"查一下{number}",
-                        entities=[{"entity": "ticket_number", "value": number}])
+    mine = make_tracker(
+        sender="alice",
+        intent="check_status",
+        text=f"查一下{number}",
+        entities=[{"entity": "ticket_number", "value": number}],
+    )
     dispatcher, _ = await run(ActionCheckStatus(), mine)
     assert responses(dispatcher) == ["utter_status_one"]  # the resident's own conversation still sees it
 
@@ -303,8 +359,12 @@ async def test_malformed_ticket_number_gets_the_format_explained(sqlite_url):
 def test_last_four_digits_in_any_width():
     dispatcher = CollectingDispatcher()
     validator = ValidateStatusForm()
-    assert validator.validate_status_phone_last4("尾号５６７８", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": "5678"}
-    assert validator.validate_status_phone_last4("不知道", dispatcher, make_tracker(), DOMAIN) == {"status_phone_last4": None}
+    assert validator.validate_status_phone_last4("尾号５６７８", dispatcher, make_tracker(), DOMAIN) == {
+        "status_phone_last4": "5678"
+    }
+    assert validator.validate_status_phone_last4("不知道", dispatcher, make_tracker(), DOMAIN) == {
+        "status_phone_last4": None
+    }
     assert responses(dispatcher) == ["utter_status_last4_invalid"]
 
 
@@ -327,7 +387,9 @@ async def test_internal_notes_never_reach_the_resident(sqlite_url):
         workflow.add_note(db, staff, ticket, secrets[0])
 
     def seen_by_alice():
-        return CollectingDispatcher(), make_tracker(sender="alice", intent="check_status", text="我的问题处理得怎么样了")
+        return CollectingDispatcher(), make_tracker(
+            sender="alice", intent="check_status", text="我的问题处理得怎么样了"
+        )
 
     dispatcher, tracker = seen_by_alice()
     await ActionCheckStatus().run(dispatcher, tracker, DOMAIN)

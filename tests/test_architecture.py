@@ -1,5 +1,6 @@
 """The rules of the code's layout, checked: settings read in one place, the action server free of
 Rasa's core, the action table driving permissions, the console and the API."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,22 +16,42 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_only_the_settings_module_reads_the_environment():
-    readers = [str(path.relative_to(ROOT)) for path in (ROOT / "bot").rglob("*.py")
-               if "os.environ" in path.read_text(encoding="utf-8") or "getenv(" in path.read_text(encoding="utf-8")]
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "bot").rglob("*.py")
+        if "os.environ" in path.read_text(encoding="utf-8") or "getenv(" in path.read_text(encoding="utf-8")
+    ]
     assert readers == ["bot/settings.py"]
 
 
 def test_wrong_settings_stop_the_product_with_a_message_naming_each(tmp_path):
-    environ = {"MINSHENG_VAR_DIR": str(tmp_path), "MINSHENG_WEB_PORT": "eighty", "MINSHENG_TIMEZONE": "Mars/Base",
-               "MINSHENG_HOLIDAYS": "2026-10-01,2026-13-01", "MINSHENG_TICKET_PREFIX": "MS-2",
-               "MINSHENG_CATEGORY_CONFIDENCE": "1.5", "MINSHENG_SCHEDULER": "sometimes"}
+    environ = {
+        "MINSHENG_VAR_DIR": str(tmp_path),
+        "MINSHENG_WEB_PORT": "eighty",
+        "MINSHENG_TIMEZONE": "Mars/Base",
+        "MINSHENG_HOLIDAYS": "2026-10-01,2026-13-01",
+        "MINSHENG_TICKET_PREFIX": "MS-2",
+        "MINSHENG_CATEGORY_CONFIDENCE": "1.5",
+        "MINSHENG_SCHEDULER": "sometimes",
+    }
     with pytest.raises(SettingsError) as refused:
         Settings.from_env(environ)
-    for name in ("MINSHENG_WEB_PORT", "MINSHENG_TIMEZONE", "2026-13-01", "MINSHENG_TICKET_PREFIX",
-                 "MINSHENG_CATEGORY_CONFIDENCE", "MINSHENG_SCHEDULER"):
+    for name in (
+        "MINSHENG_WEB_PORT",
+        "MINSHENG_TIMEZONE",
+        "2026-13-01",
+        "MINSHENG_TICKET_PREFIX",
+        "MINSHENG_CATEGORY_CONFIDENCE",
+        "MINSHENG_SCHEDULER",
+    ):
         assert name in str(refused.value)
-    started = subprocess.run([str(Path(sys.executable).with_name("minsheng")), "serve", "web"],
-                             env={**environ, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        [str(Path(sys.executable).with_name("minsheng")), "serve", "web"],
+        env={**environ, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert started.returncode == 2 and "MINSHENG_WEB_PORT" in started.stderr and "Traceback" not in started.stderr
 
 

@@ -1,4 +1,5 @@
 """`minsheng classifier evaluate` and `minsheng db upgrade`."""
+
 import csv
 import json
 import subprocess
@@ -10,15 +11,33 @@ import pytest
 from bot.cli import main, read_labelled_csv
 
 TRAIN = [
-    ("路灯坏了好几天", "roads"), ("马路上有个大坑", "roads"), ("红绿灯不亮了", "roads"), ("公交站牌倒了", "roads"),
-    ("井盖丢了", "roads"), ("路面积水严重", "roads"),
-    ("垃圾没人收", "sanitation"), ("垃圾桶满了", "sanitation"), ("公厕太脏", "sanitation"), ("建筑垃圾乱倒", "sanitation"),
-    ("化粪池冒了", "sanitation"), ("楼下垃圾堆成山", "sanitation"),
-    ("停水两天了", "utilities"), ("暖气不热", "utilities"), ("老是停电", "utilities"), ("水压太低", "utilities"),
-    ("自来水发黄", "utilities"), ("燃气表坏了", "utilities"),
+    ("路灯坏了好几天", "roads"),
+    ("马路上有个大坑", "roads"),
+    ("红绿灯不亮了", "roads"),
+    ("公交站牌倒了", "roads"),
+    ("井盖丢了", "roads"),
+    ("路面积水严重", "roads"),
+    ("垃圾没人收", "sanitation"),
+    ("垃圾桶满了", "sanitation"),
+    ("公厕太脏", "sanitation"),
+    ("建筑垃圾乱倒", "sanitation"),
+    ("化粪池冒了", "sanitation"),
+    ("楼下垃圾堆成山", "sanitation"),
+    ("停水两天了", "utilities"),
+    ("暖气不热", "utilities"),
+    ("老是停电", "utilities"),
+    ("水压太低", "utilities"),
+    ("自来水发黄", "utilities"),
+    ("燃气表坏了", "utilities"),
 ]
-TEST = [("路灯一直不亮", "roads"), ("垃圾好几天没人收了", "sanitation"), ("家里停水了", "utilities"),
-        ("路燈壞了", "roads"), ("垃圾桶滿了沒人倒", "sanitation"), ("暖氣一點都不熱", "utilities")]
+TEST = [
+    ("路灯一直不亮", "roads"),
+    ("垃圾好几天没人收了", "sanitation"),
+    ("家里停水了", "utilities"),
+    ("路燈壞了", "roads"),
+    ("垃圾桶滿了沒人倒", "sanitation"),
+    ("暖氣一點都不熱", "utilities"),
+]
 
 
 def write_csv(path: Path, rows, header=True):
@@ -44,8 +63,21 @@ def test_evaluate_prints_accuracy_macro_f1_and_per_label(tmp_path, capsys):
 def test_the_console_script_runs(tmp_path):
     train = write_csv(tmp_path / "train.csv", TRAIN)
     test = write_csv(tmp_path / "test.csv", TEST)
-    out = subprocess.run([str(Path(sys.executable).with_name("minsheng")), "classifier", "evaluate",
-                          "--train", train, "--test", test, "--json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("minsheng")),
+            "classifier",
+            "evaluate",
+            "--train",
+            train,
+            "--test",
+            test,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout)["n_test"] == len(TEST)
 
 
@@ -75,11 +107,21 @@ def test_staff_add_user_reads_the_password_from_stdin(tmp_path, monkeypatch):
     env = {**__import__("os").environ, "MINSHENG_DATABASE_URL": url}
     minsheng = str(Path(sys.executable).with_name("minsheng"))
     subprocess.run([minsheng, "db", "upgrade"], env=env, check=True, capture_output=True)
-    done = subprocess.run([minsheng, "staff", "add-user", "zhang", "--role", "department", "--department", "transport"],
-                          input="a-good-password\n", env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [minsheng, "staff", "add-user", "zhang", "--role", "department", "--department", "transport"],
+        input="a-good-password\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and "created department zhang" in done.stdout and "password" not in done.stdout
-    refused = subprocess.run([minsheng, "staff", "add-user", "li", "--role", "department"],
-                             input="a-good-password\n", env=env, capture_output=True, text=True)
+    refused = subprocess.run(
+        [minsheng, "staff", "add-user", "li", "--role", "department"],
+        input="a-good-password\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 2 and "部门" in refused.stderr
 
     from bot.staff.accounts import authenticate
@@ -94,8 +136,14 @@ def test_staff_add_token_prints_a_working_token(tmp_path):
     env = {**__import__("os").environ, "MINSHENG_DATABASE_URL": url}
     minsheng = str(Path(sys.executable).with_name("minsheng"))
     subprocess.run([minsheng, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([minsheng, "staff", "add-user", "api", "--role", "supervisor"], input="a-good-password\n",
-                   env=env, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [minsheng, "staff", "add-user", "api", "--role", "supervisor"],
+        input="a-good-password\n",
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     done = subprocess.run([minsheng, "staff", "add-token", "api"], env=env, capture_output=True, text=True)
     token = done.stdout.strip().rsplit(" ", 1)[-1]
     assert done.returncode == 0 and token.startswith("ms_")

@@ -1,16 +1,27 @@
 """The endpoints file Rasa is started with follows the environment."""
+
 from bot.endpoints import endpoints, tracker_store_config
 
 
 def test_sqlite_tracker_store():
     assert tracker_store_config("sqlite:////srv/var/trackers.db") == {
-        "type": "SQL", "dialect": "sqlite", "db": "/srv/var/trackers.db"}
+        "type": "SQL",
+        "dialect": "sqlite",
+        "db": "/srv/var/trackers.db",
+    }
 
 
 def test_postgres_tracker_store():
     config = tracker_store_config("postgresql://rasa:secret@db.internal:5433/trackers")
-    assert config == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "db": "trackers",
-                      "port": 5433, "username": "rasa", "password": "secret"}
+    assert config == {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "db": "trackers",
+        "port": 5433,
+        "username": "rasa",
+        "password": "secret",
+    }
 
 
 def test_redis_lock_store_only_when_configured(monkeypatch):

@@ -1,13 +1,14 @@
 """Closing the loop in the store: the outbox written with each change, delivery claims, surveys
 and their reminders, phone follow-ups, the scheduler's lease and the satisfaction figures —
 on SQLite and PostgreSQL."""
+
 import datetime as dt
 
 import pytest
 
 from bot import taxonomy
-from bot.ratings import Rating
 from bot.notify import scheduler
+from bot.ratings import Rating
 from bot.staff import accounts, statistics, workflow
 from bot.store import outbox, states, surveys
 from bot.store.db import session_scope
@@ -88,8 +89,10 @@ def test_failed_pushes_back_off_then_wait_for_the_residents_next_message(databas
         assert message in outbox.undelivered_of(db, "resident-1")
 
 
-@pytest.mark.parametrize("level, status, flagged", [(5, states.CLOSED, False), (3, states.CLOSED, False),
-                                                    (2, states.REOPENED, True), (1, states.REOPENED, True)])
+@pytest.mark.parametrize(
+    "level, status, flagged",
+    [(5, states.CLOSED, False), (3, states.CLOSED, False), (2, states.REOPENED, True), (1, states.REOPENED, True)],
+)
 def test_a_verdict_closes_or_reopens_with_the_comment_in_the_history(database_url, level, status, flagged):
     with session_scope(database_url) as db:
         ticket, _ = resolved_ticket(db)
@@ -123,7 +126,12 @@ def test_no_answer_one_reminder_after_three_days_then_closed_as_not_rated(databa
     day = dt.timedelta(days=1)
     assert scheduler.run_due_jobs(resolved_at + 2 * day)["reminders"] == 0
     assert scheduler.run_due_jobs(resolved_at + 3 * day)["reminders"] == 1
-    assert scheduler.run_due_jobs(resolved_at + 4 * day) == {"reminders": 0, "not_rated": 0, "overdue": 0, "forgotten": 0}
+    assert scheduler.run_due_jobs(resolved_at + 4 * day) == {
+        "reminders": 0,
+        "not_rated": 0,
+        "overdue": 0,
+        "forgotten": 0,
+    }
     assert scheduler.run_due_jobs(resolved_at + 6 * day)["not_rated"] == 1
     with session_scope(database_url) as db:
         ticket = find_by_number(db, number)
@@ -178,8 +186,14 @@ def test_old_login_failures_and_phone_checks_are_forgotten(database_url):
         for age in (dt.timedelta(days=31), dt.timedelta(days=2)):
             db.add(LoginFailure(username="kept", remote_addr="203.0.113.5", at=now - age))
             db.add(StatusCheck(ticket_number="MS-20261001-0001", source="203.0.113.5", at=now - age, succeeded=False))
-            db.add(StaffSession(token_hash=str(age.days) * 10, user_id=user.id, created_at=now - age,
-                                expires_at=now - age + dt.timedelta(hours=12)))
+            db.add(
+                StaffSession(
+                    token_hash=str(age.days) * 10,
+                    user_id=user.id,
+                    created_at=now - age,
+                    expires_at=now - age + dt.timedelta(hours=12),
+                )
+            )
     assert scheduler.run_due_jobs(now)["forgotten"] == 3
     with session_scope(database_url) as db:
         assert [db.query(model).count() for model in (LoginFailure, StatusCheck, StaffSession)] == [1, 1, 1]

@@ -1,6 +1,7 @@
 """The launcher of `minsheng run` as a supervisor, with stand-in children: it restarts one that
 crashes, gives up on one that keeps crashing, keeps each log bounded, and stops everything on
 Ctrl-C even when nobody reads its terminal."""
+
 from __future__ import annotations
 
 import fcntl
@@ -29,14 +30,21 @@ SUPERVISE = textwrap.dedent("""
 
 def child(code: str, pid_file: Path) -> list:
     """A stand-in process that notes its pid, then runs `code`."""
-    return [sys.executable, "-c", f"import os, sys, time\nopen({str(pid_file)!r}, 'a').write(f'{{os.getpid()}}\\n')\n{code}"]
+    return [
+        sys.executable,
+        "-c",
+        f"import os, sys, time\nopen({str(pid_file)!r}, 'a').write(f'{{os.getpid()}}\\n')\n{code}",
+    ]
 
 
 def supervise(tmp_path, commands, backoff=1.0, **popen):
     import json
 
-    return subprocess.Popen([sys.executable, "-c", SUPERVISE, json.dumps(commands), str(tmp_path), str(backoff)],
-                            cwd=launcher.settings.PROJECT_ROOT, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE, json.dumps(commands), str(tmp_path), str(backoff)],
+        cwd=launcher.settings.PROJECT_ROOT,
+        **popen,
+    )
 
 
 def pids(path: Path):
@@ -74,7 +82,7 @@ def test_ctrl_c_stops_everything_even_when_nobody_reads_the_terminal(tmp_path):
     finally:
         process.kill()
     for pid in pids(tmp_path / "noisy.pid") + pids(tmp_path / "quiet.pid"):
-        assert wait_until(lambda: not alive(pid), 5), f"child {pid} still running"
+        assert wait_until(lambda pid=pid: not alive(pid), 5), f"child {pid} still running"
     logs = [p for p in tmp_path.iterdir() if p.name.startswith("noisy.log")]
     assert sum(p.stat().st_size for p in logs) <= (launcher.LOG_BACKUPS + 1) * launcher.LOG_BYTES + 1000
     assert (tmp_path / "noisy.log").stat().st_size > 0
@@ -83,8 +91,9 @@ def test_ctrl_c_stops_everything_even_when_nobody_reads_the_terminal(tmp_path):
 def test_a_crashed_child_is_started_again_and_one_that_keeps_crashing_stops_everything(tmp_path):
     steady = child("time.sleep(600)", tmp_path / "steady.pid")
     crashing = child("sys.exit(3)", tmp_path / "crashing.pid")
-    process = supervise(tmp_path, {"steady": steady, "crashing": crashing}, backoff=0.1,
-                        stdout=subprocess.PIPE, text=True)
+    process = supervise(
+        tmp_path, {"steady": steady, "crashing": crashing}, backoff=0.1, stdout=subprocess.PIPE, text=True
+    )
     try:
         output, _ = process.communicate(timeout=60)
     finally:

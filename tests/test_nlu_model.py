@@ -1,4 +1,5 @@
 """The trained model's parse: intent, entities, category and urgency with rankings, in both scripts."""
+
 import asyncio
 
 import pytest
@@ -56,7 +57,9 @@ def test_simplified_and_traditional_get_the_same_category(parse, category):
     assert traditional["script"] == "traditional"
 
 
-@pytest.mark.parametrize("text", ["闻到一股煤气味", "电梯里有人出不来", "楼下着火了，好大的烟", "有人在小区门口打架，流了好多血"])
+@pytest.mark.parametrize(
+    "text", ["闻到一股煤气味", "电梯里有人出不来", "楼下着火了，好大的烟", "有人在小区门口打架，流了好多血"]
+)
 def test_indirect_emergencies_are_emergencies(parse, text):
     assert parse(text)["urgency"]["name"] == "emergency"
 
@@ -71,9 +74,15 @@ def test_nothing_to_understand_goes_to_the_fallback(parse, text):
     assert parse(text)["intent"]["name"] == "nlu_fallback"
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("我的问题处理得怎么样了", "check_status"), ("ＭＳ－２０２６１１２５－０００７ 进度呢", "check_status"),
-    ("算了，不报了", "stop"), ("你能做什么", "ask_capabilities"), ("你好", "greet"),
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("我的问题处理得怎么样了", "check_status"),
+        ("ＭＳ－２０２６１１２５－０００７ 进度呢", "check_status"),
+        ("算了，不报了", "stop"),
+        ("你能做什么", "ask_capabilities"),
+        ("你好", "greet"),
+    ],
+)
 def test_everyday_intents(parse, text, intent):
     assert parse(text)["intent"]["name"] == intent

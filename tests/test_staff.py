@@ -1,4 +1,5 @@
 """Staff accounts and ticket work, on SQLite and PostgreSQL."""
+
 import pytest
 
 from bot import taxonomy
@@ -50,7 +51,7 @@ def test_the_wait_doubles_up_to_a_quarter_of_an_hour(database_url):
     start = dt.datetime(2026, 11, 26, 8, 0, 0)
     with session_scope(database_url) as db:
         waits = []
-        for failures in range(1, 16):
+        for _ in range(1, 16):
             db.add(LoginFailure(username="li", remote_addr="203.0.113.5", at=start))
             db.flush()
             waits.append(accounts.wait_needed(db, "li", "203.0.113.5", now=start))
@@ -79,10 +80,15 @@ def test_an_unknown_name_costs_the_same_as_a_wrong_password(database_url):
     assert unknown > 0.5 * real, (unknown, real)
 
 
-@pytest.mark.parametrize("name, password, role, department", [
-    ("a", "short", "dispatcher", None), ("b", "long-enough", "boss", None),
-    ("c", "long-enough", "department", None), ("d", "long-enough", "department", "no-such"),
-])
+@pytest.mark.parametrize(
+    "name, password, role, department",
+    [
+        ("a", "short", "dispatcher", None),
+        ("b", "long-enough", "boss", None),
+        ("c", "long-enough", "department", None),
+        ("d", "long-enough", "department", "no-such"),
+    ],
+)
 def test_bad_accounts_are_refused(database_url, name, password, role, department):
     with session_scope(database_url) as db, pytest.raises(accounts.AccountError):
         accounts.create_user(db, name, password, role, department)
@@ -111,8 +117,11 @@ def test_roles_and_departments_are_enforced(database_url):
         supervisor = accounts.create_user(db, "sup", "long-enough", "supervisor")
         ticket = new_ticket(db)
         workflow.dispatch(db, dispatcher, ticket, "transport")
-        for attempt in (lambda: workflow.start(db, other, ticket), lambda: workflow.resolve(db, supervisor, ticket, "x"),
-                        lambda: workflow.dispatch(db, other, ticket, "sanitation")):
+        for attempt in (
+            lambda: workflow.start(db, other, ticket),
+            lambda: workflow.resolve(db, supervisor, ticket, "x"),
+            lambda: workflow.dispatch(db, other, ticket, "sanitation"),
+        ):
             with pytest.raises(workflow.Refused):
                 attempt()
         assert ticket.status == states.DISPATCHED

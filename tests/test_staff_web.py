@@ -1,4 +1,5 @@
 """The staff console over HTTP: login, CSRF, who sees what, actions, escaping."""
+
 import re
 
 import pytest
@@ -21,8 +22,11 @@ def people(sqlite_url):
         accounts.create_user(db, "roads", PASSWORD, "department", "transport")
         accounts.create_user(db, "trash", PASSWORD, "department", "sanitation")
         accounts.create_user(db, "sup", PASSWORD, "supervisor")
-        road, _ = create_ticket(db, NewReport("r", "c1", "路灯坏了<script>alert('x')</script>", "roads",
-                                              phone="13812345678"), taxonomy.load())
+        road, _ = create_ticket(
+            db,
+            NewReport("r", "c1", "路灯坏了<script>alert('x')</script>", "roads", phone="13812345678"),
+            taxonomy.load(),
+        )
         trash, _ = create_ticket(db, NewReport("s", "c2", "垃圾没人收", "sanitation"), taxonomy.load())
         return {"road": road.number, "trash": trash.number}
 
@@ -40,8 +44,11 @@ async def csrf_of(client, path):
 
 async def login(client, username, password=PASSWORD):
     token = await csrf_of(client, "/staff/login")
-    return await client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token,
-                                                   "next": "/staff/"}, allow_redirects=False)
+    return await client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/staff/"},
+        allow_redirects=False,
+    )
 
 
 def status_of(url, number):
@@ -60,8 +67,11 @@ async def test_the_console_needs_a_login(client, people):
 
 async def test_login_does_not_redirect_elsewhere(client, people):
     token = await csrf_of(client, "/staff/login")
-    response = await client.post("/staff/login", data={"username": "disp", "password": PASSWORD, "csrf_token": token,
-                                                       "next": "https://evil.example/"}, allow_redirects=False)
+    response = await client.post(
+        "/staff/login",
+        data={"username": "disp", "password": PASSWORD, "csrf_token": token, "next": "https://evil.example/"},
+        allow_redirects=False,
+    )
     assert response.headers["Location"] == "/staff/"
 
 
@@ -69,7 +79,9 @@ async def test_a_post_without_a_valid_csrf_token_changes_nothing(client, people,
     await login(client, "disp")
     response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport"})
     assert response.status == 403
-    response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": "forged"})
+    response = await client.post(
+        f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": "forged"}
+    )
     assert response.status == 403
     assert status_of(sqlite_url, people["road"]) == "submitted"
 
@@ -77,8 +89,11 @@ async def test_a_post_without_a_valid_csrf_token_changes_nothing(client, people,
 async def test_dispatch_then_the_department_works_it(client, people, sqlite_url):
     await login(client, "disp")
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
-    response = await client.post(f"/staff/tickets/{people['road']}/dispatch",
-                                 data={"lead": "transport", "assisting": "utilities", "csrf_token": token}, allow_redirects=False)
+    response = await client.post(
+        f"/staff/tickets/{people['road']}/dispatch",
+        data={"lead": "transport", "assisting": "utilities", "csrf_token": token},
+        allow_redirects=False,
+    )
     assert response.status == 303
     assert status_of(sqlite_url, people["road"]) == "dispatched"
     await client.post("/staff/logout", data={"csrf_token": token})
@@ -86,7 +101,9 @@ async def test_dispatch_then_the_department_works_it(client, people, sqlite_url)
     await login(client, "roads")
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
     await client.post(f"/staff/tickets/{people['road']}/start", data={"csrf_token": token})
-    response = await client.post(f"/staff/tickets/{people['road']}/resolve", data={"note": "换了新灯", "csrf_token": token})
+    response = await client.post(
+        f"/staff/tickets/{people['road']}/resolve", data={"note": "换了新灯", "csrf_token": token}
+    )
     assert response.status == 200 and "换了新灯" in await response.text()
     assert status_of(sqlite_url, people["road"]) == "resolved"
     with session_scope(sqlite_url) as db:
@@ -112,7 +129,9 @@ async def test_illegal_transitions_and_wrong_roles_are_refused(client, people, s
     await client.post("/staff/logout", data={"csrf_token": token})
     await login(client, "sup")
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
-    response = await client.post(f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": token})
+    response = await client.post(
+        f"/staff/tickets/{people['road']}/dispatch", data={"lead": "transport", "csrf_token": token}
+    )
     assert response.status == 403
     assert status_of(sqlite_url, people["road"]) == "submitted"
 
@@ -158,7 +177,7 @@ async def test_exports_hold_only_what_the_user_may_see(client, people):
 async def test_spreadsheet_formulas_from_residents_are_defused(client, sqlite_url):
     with session_scope(sqlite_url) as db:
         accounts.create_user(db, "disp2", PASSWORD, "dispatcher")
-        create_ticket(db, NewReport("f", "c3", "=HYPERLINK(\"http://x\")", "other"), taxonomy.load())
+        create_ticket(db, NewReport("f", "c3", '=HYPERLINK("http://x")', "other"), taxonomy.load())
     await login(client, "disp2")
     text = (await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig")
     assert "'=HYPERLINK" in text
@@ -183,8 +202,14 @@ async def test_filing_for_a_resident_with_a_chosen_category(client, people, sqli
     monkeypatch.setenv("MINSHENG_RASA_URL", "http://127.0.0.1:1")  # no Rasa: the category must be chosen
     await login(client, "disp")
     token = await csrf_of(client, "/staff/new")
-    form = {"description": "老王来电：小区健身器材坏了", "location": "幸福小区", "phone": "139 1234 5678",
-            "channel": "phone", "category": "", "csrf_token": token}
+    form = {
+        "description": "老王来电：小区健身器材坏了",
+        "location": "幸福小区",
+        "phone": "139 1234 5678",
+        "channel": "phone",
+        "category": "",
+        "csrf_token": token,
+    }
     response = await client.post("/staff/new", data=form)
     assert response.status == 400 and "手动选择类别" in await response.text()
     response = await client.post("/staff/new", data={**form, "category": "building"}, allow_redirects=False)
@@ -233,7 +258,9 @@ async def test_category_corrections_become_training_rows(client, people, sqlite_
 
     await login(client, "disp")
     token = await csrf_of(client, f"/staff/tickets/{people['trash']}")
-    await client.post(f"/staff/tickets/{people['trash']}/recategorize", data={"category": "property", "csrf_token": token})
+    await client.post(
+        f"/staff/tickets/{people['trash']}/recategorize", data={"category": "property", "csrf_token": token}
+    )
     assert main(["classifier", "corrections"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["垃圾没人收,property"]
 
@@ -274,8 +301,10 @@ async def test_a_phone_follow_up_reopens_and_flags_what_the_resident_says_is_not
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
     page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
     assert "电话回访" in page
-    response = await client.post(f"/staff/tickets/{people['road']}/follow_up",
-                                 data={"rating": "2", "note": "居民说晚上还是不亮", "csrf_token": token})
+    response = await client.post(
+        f"/staff/tickets/{people['road']}/follow_up",
+        data={"rating": "2", "note": "居民说晚上还是不亮", "csrf_token": token},
+    )
     page = await response.text()
     assert status_of(sqlite_url, people["road"]) == "reopened"
     assert "督办关注" in page and "电话回访：不满意；意见：居民说晚上还是不亮" in page
@@ -308,11 +337,13 @@ async def test_the_ticket_page_offers_the_actions_of_the_table_the_user_may_take
     assert {"dispatch", "merge", "reject", "recategorize", "reply", "note"} <= offered
     assert not offered & {"start", "resolve", "return", "hand_over", "follow_up"}  # not in this state / no assistant
     token = await csrf_of(client, f"/staff/tickets/{people['road']}")
-    await client.post(f"/staff/tickets/{people['road']}/dispatch",
-                      data={"lead": "transport", "assisting": "sanitation", "csrf_token": token})
+    await client.post(
+        f"/staff/tickets/{people['road']}/dispatch",
+        data={"lead": "transport", "assisting": "sanitation", "csrf_token": token},
+    )
     await client.post("/staff/logout", data={"csrf_token": token})
     await login(client, "roads")
     page = await (await client.get(f"/staff/tickets/{people['road']}")).text()
-    form = page[page.index('/hand_over"'):]
+    form = page[page.index('/hand_over"') :]
     assert "转交协办" in form and 'value="sanitation"' in form.split("</form>")[0]
     assert "dispatch" not in set(re.findall(r'action="/staff/tickets/[^/]+/(\w+)"', page))

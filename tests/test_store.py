@@ -1,4 +1,5 @@
 """The ticket store, on SQLite and PostgreSQL."""
+
 import datetime as dt
 import threading
 
@@ -16,8 +17,14 @@ NOON_UTC = dt.datetime(2026, 11, 25, 4, 0)  # a Wednesday, 12:00 in Beijing
 
 
 def report(key="k1", conversation="c1", category="building", urgency="normal", **extra):
-    return NewReport(submission_key=key, conversation_id=conversation, description="3栋楼道瓷砖掉了",
-                     category_id=category, urgency=urgency, **extra)
+    return NewReport(
+        submission_key=key,
+        conversation_id=conversation,
+        description="3栋楼道瓷砖掉了",
+        category_id=category,
+        urgency=urgency,
+        **extra,
+    )
 
 
 def test_migration_loads_the_taxonomy(database_url):
@@ -79,9 +86,9 @@ def test_deadline_by_category_and_urgency_in_working_days(database_url):
         normal, _ = create_ticket(session, report("n", category="sanitation"), tax, now=NOON_UTC)
         hazard, _ = create_ticket(session, report("h", urgency="hazard"), tax, now=NOON_UTC)
         emergency, _ = create_ticket(session, report("e", category="utilities", urgency="emergency"), tax, now=NOON_UTC)
-    assert normal.deadline == dt.date(2026, 11, 30)      # 3 working days from Wednesday: Monday
-    assert hazard.deadline == dt.date(2026, 11, 27)      # 2 working days
-    assert emergency.deadline == dt.date(2026, 11, 25)   # same day
+    assert normal.deadline == dt.date(2026, 11, 30)  # 3 working days from Wednesday: Monday
+    assert hazard.deadline == dt.date(2026, 11, 27)  # 2 working days
+    assert emergency.deadline == dt.date(2026, 11, 25)  # same day
     assert emergency.flagged and not normal.flagged
     assert normal.lead_department_id == "sanitation"
 

@@ -1,4 +1,5 @@
 """Normalisation and the patterns that read phones, ticket numbers and addresses."""
+
 import pytest
 
 from bot import parsing
@@ -11,13 +12,16 @@ def test_normalize_folds_width_script_and_case_keeping_length():
     assert len(normalize(text)) == len(text)
 
 
-@pytest.mark.parametrize("text, script", [
-    ("路燈壞了好幾天", "traditional"),
-    ("路灯坏了好几天", "simplified"),
-    ("好", None),
-    ("13812345678", None),
-    ("😀", None),
-])
+@pytest.mark.parametrize(
+    "text, script",
+    [
+        ("路燈壞了好幾天", "traditional"),
+        ("路灯坏了好几天", "simplified"),
+        ("好", None),
+        ("13812345678", None),
+        ("😀", None),
+    ],
+)
 def test_detect_script(text, script):
     assert detect_script(text) == script
 
@@ -26,13 +30,16 @@ def test_traditional_conversion_of_an_answer():
     assert to_traditional("您的诉求已受理，责任部门：住建局") == "您的訴求已受理，責任部門：住建局"
 
 
-@pytest.mark.parametrize("text, phone", [
-    ("我电话13812345678", "13812345678"),
-    ("138 1234 5678", "13812345678"),
-    ("１３８１２３４５６７８", "13812345678"),
-    ("+86 138-1234-5678", "13812345678"),
-    ("座机0826-2345678", "0826-2345678"),
-])
+@pytest.mark.parametrize(
+    "text, phone",
+    [
+        ("我电话13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("座机0826-2345678", "0826-2345678"),
+    ],
+)
 def test_find_phone(text, phone):
     assert parsing.find_phone(text).value == phone
 
@@ -48,10 +55,16 @@ def test_mask_phone_and_last4():
     assert parsing.mask_phones_in("我电话13812345678") == "我电话138****5678"
 
 
-@pytest.mark.parametrize("text", [
-    "MS-20261125-0007", "ms-20261125-0007", "ms202611250007", "ＭＳ－２０２６１１２５－０００７",
-    "查一下 Ms 20261125 0007 的进度",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MS-20261125-0007",
+        "ms-20261125-0007",
+        "ms202611250007",
+        "ＭＳ－２０２６１１２５－０００７",
+        "查一下 Ms 20261125 0007 的进度",
+    ],
+)
 def test_ticket_number_any_case_width_and_dashes(text):
     assert parsing.find_ticket_number(text, "MS").value == "MS-20261125-0007"
 
@@ -61,26 +74,32 @@ def test_ticket_number_of_another_prefix_is_not_ours():
     assert parsing.looks_like_ticket_number("ms-2026-7")
 
 
-@pytest.mark.parametrize("text, location", [
-    ("3栋2单元楼道瓷砖掉了，我电话13812345678", "3栋2单元"),
-    ("幸福小区三棟2單元的路燈壞了", "幸福小区三棟2單元"),
-    ("和平社區5棟", "和平社區5棟"),
-    ("我家在锦绣花园5号楼3单元12楼", "锦绣花园5号楼3单元12楼"),
-    ("我在新华街12号门口", "新华街12号"),
-    ("我们小区门口的路灯坏了", None),
-    ("楼道灯不亮", None),
-])
+@pytest.mark.parametrize(
+    "text, location",
+    [
+        ("3栋2单元楼道瓷砖掉了，我电话13812345678", "3栋2单元"),
+        ("幸福小区三棟2單元的路燈壞了", "幸福小区三棟2單元"),
+        ("和平社區5棟", "和平社區5棟"),
+        ("我家在锦绣花园5号楼3单元12楼", "锦绣花园5号楼3单元12楼"),
+        ("我在新华街12号门口", "新华街12号"),
+        ("我们小区门口的路灯坏了", None),
+        ("楼道灯不亮", None),
+    ],
+)
 def test_find_location(text, location):
     found = parsing.find_location(text)
     assert (found.value if found else None) == location
 
 
-@pytest.mark.parametrize("previous, correction, merged", [
-    ("幸福小区3栋2单元", "是4栋", "幸福小区4栋2单元"),
-    ("幸福小区3栋2单元", "4栋3单元", "幸福小区4栋3单元"),
-    ("3栋", "幸福小区5栋", "幸福小区5栋"),
-    ("人民路", "3栋", "3栋"),
-])
+@pytest.mark.parametrize(
+    "previous, correction, merged",
+    [
+        ("幸福小区3栋2单元", "是4栋", "幸福小区4栋2单元"),
+        ("幸福小区3栋2单元", "4栋3单元", "幸福小区4栋3单元"),
+        ("3栋", "幸福小区5栋", "幸福小区5栋"),
+        ("人民路", "3栋", "3栋"),
+    ],
+)
 def test_merge_location(previous, correction, merged):
     assert parsing.merge_location(previous, correction) == merged
 

@@ -1,4 +1,5 @@
 """The training data: enough varied phrasings per category, both scripts, no leak into the tests."""
+
 from collections import Counter, defaultdict
 from pathlib import Path
 

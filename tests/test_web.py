@@ -1,4 +1,5 @@
 """The web app: the resident chat page and the health check."""
+
 import io
 import re
 
@@ -7,7 +8,6 @@ from aiohttp import FormData
 from PIL import Image
 
 from bot.parsing import PHOTO_PATH
-
 from bot.web.app import create_app
 from tests.support.web import web_settings
 
@@ -15,8 +15,7 @@ from tests.support.web import web_settings
 @pytest.fixture
 async def client(aiohttp_client, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
-    return await aiohttp_client(create_app(web_settings(sqlite_url,
-                                                     rasa_socket_path="/socket.io")))
+    return await aiohttp_client(create_app(web_settings(sqlite_url, rasa_socket_path="/socket.io")))
 
 
 async def test_chat_page_loads_its_assets_from_this_server(client):
@@ -84,11 +83,14 @@ async def test_a_photo_is_stored_and_served(client):
     assert served.status == 200 and (await served.read()) == png_bytes()
 
 
-@pytest.mark.parametrize("data, field, status", [
-    (b"<script>alert(1)</script>", "photo", 415),
-    (b"GIF89a" + b"0" * 100, "photo", 415),
-    (png_bytes(), "file", 400),
-])
+@pytest.mark.parametrize(
+    "data, field, status",
+    [
+        (b"<script>alert(1)</script>", "photo", 415),
+        (b"GIF89a" + b"0" * 100, "photo", 415),
+        (png_bytes(), "file", 400),
+    ],
+)
 async def test_what_is_not_a_photo_is_refused(client, data, field, status):
     response = await client.post("/api/photos", data=photo_form(data, name=field))
     assert response.status == status

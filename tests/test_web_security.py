@@ -1,6 +1,7 @@
 """Attacks on the web app, each performed over HTTP: guessing passwords, reusing a cookie after
 logout, reading phone numbers a role must not see, decompression bombs, spreadsheet formulas,
 framing and sniffing of error pages, cookies over HTTPS."""
+
 from __future__ import annotations
 
 import csv
@@ -33,9 +34,19 @@ def people(sqlite_url):
     with session_scope(sqlite_url) as db:
         accounts.create_user(db, "disp", PASSWORD, "dispatcher")
         accounts.create_user(db, "sup", PASSWORD, "supervisor")
-        ticket, _ = create_ticket(db, NewReport(
-            "r", "c1", "路灯坏了，有事打我电话13912345678", "roads", location="人民路88号（门卫电话 13700001111）",
-            detail="晚上联系 139-1234-5678", phone="13812345678"), taxonomy.load())
+        ticket, _ = create_ticket(
+            db,
+            NewReport(
+                "r",
+                "c1",
+                "路灯坏了，有事打我电话13912345678",
+                "roads",
+                location="人民路88号（门卫电话 13700001111）",
+                detail="晚上联系 139-1234-5678",
+                phone="13812345678",
+            ),
+            taxonomy.load(),
+        )
         tokens = {name: accounts.issue_token(db, name) for name in ("disp", "sup")}
         return {"number": ticket.number, **tokens}
 
@@ -60,11 +71,16 @@ async def csrf_of(client, path, headers=None):
 
 async def login(client, username, password=PASSWORD, headers=None):
     token = await csrf_of(client, "/staff/login", headers)
-    return await client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token,
-                                                   "next": "/staff/"}, headers=headers, allow_redirects=False)
+    return await client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/staff/"},
+        headers=headers,
+        allow_redirects=False,
+    )
 
 
 # ---------------------------------------------------------------- passwords and sessions
+
 
 def more_failures(url, username, addr, count=3):
     """Failures as a guesser who kept going would have left them (the waits are seconds long)."""
@@ -75,8 +91,9 @@ def more_failures(url, username, addr, count=3):
             db.add(LoginFailure(username=username, remote_addr=addr, at=utcnow()))
 
 
-async def test_guessing_a_password_slows_the_guesser_down_but_never_locks_the_user_out(behind_proxy, people,
-                                                                                       sqlite_url):
+async def test_guessing_a_password_slows_the_guesser_down_but_never_locks_the_user_out(
+    behind_proxy, people, sqlite_url
+):
     attacker, desk = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "198.51.100.1"}
     for _ in range(accounts.FREE_FAILURES):
         assert (await login(behind_proxy, "disp", "guess", attacker)).status == 401
@@ -103,11 +120,15 @@ async def test_a_password_change_ends_every_other_session(client, people, aiohtt
     await login(client, "disp")
     await login(laptop, "disp")
     token = await csrf_of(client, "/staff/password")
-    wrong = await client.post("/staff/password", data={"current": "nope-nope", "new": "new-password-1",
-                                                        "repeated": "new-password-1", "csrf_token": token})
+    wrong = await client.post(
+        "/staff/password",
+        data={"current": "nope-nope", "new": "new-password-1", "repeated": "new-password-1", "csrf_token": token},
+    )
     assert wrong.status == 400 and "当前密码不对" in await wrong.text()
-    changed = await client.post("/staff/password", data={"current": PASSWORD, "new": "new-password-1",
-                                                          "repeated": "new-password-1", "csrf_token": token})
+    changed = await client.post(
+        "/staff/password",
+        data={"current": PASSWORD, "new": "new-password-1", "repeated": "new-password-1", "csrf_token": token},
+    )
     assert changed.status == 200 and "密码已修改" in await changed.text()
     assert (await client.get("/staff/", allow_redirects=False)).status == 200  # this browser stays in
     assert (await laptop.get("/staff/", allow_redirects=False)).status == 302  # the other one is out
@@ -121,8 +142,10 @@ async def test_a_borrowed_session_cannot_guess_the_password_through_the_change_f
     token = await csrf_of(client, "/staff/password")
 
     async def change(current):
-        response = await client.post("/staff/password", data={"current": current, "new": "new-password-1",
-                                                               "repeated": "new-password-1", "csrf_token": token})
+        response = await client.post(
+            "/staff/password",
+            data={"current": current, "new": "new-password-1", "repeated": "new-password-1", "csrf_token": token},
+        )
         return await response.text()
 
     for guess in ("guess-one", "guess-two", "guess-three"):
@@ -143,6 +166,7 @@ async def test_a_deactivated_user_is_out_everywhere_and_their_api_tokens_stop(cl
 
 # ---------------------------------------------------------------- phone numbers
 
+
 async def test_a_supervisor_never_sees_a_phone_number_typed_into_the_words(client, people):
     number, phones = people["number"], ("13912345678", "13700001111", "139-1234-5678", "13812345678")
     await login(client, "sup")
@@ -151,8 +175,9 @@ async def test_a_supervisor_never_sees_a_phone_number_typed_into_the_words(clien
     exported = (await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig")
     book = load_workbook(io.BytesIO(await (await client.get("/staff/export.xlsx")).read()))
     xlsx = " ".join(str(c.value) for row in book.active.iter_rows() for c in row)
-    api = await (await client.get(f"/api/v1/tickets/{number}",
-                                  headers={"Authorization": f"Bearer {people['sup']}"})).text()
+    api = await (
+        await client.get(f"/api/v1/tickets/{number}", headers={"Authorization": f"Bearer {people['sup']}"})
+    ).text()
     for seen in (page, queue, exported, xlsx, api):
         assert "139****5678" in seen
         assert not any(phone in seen for phone in phones), seen[:500]
@@ -164,12 +189,17 @@ async def test_a_supervisor_never_sees_a_phone_number_typed_into_the_words(clien
 
 # ---------------------------------------------------------------- uploads
 
+
 def png_claiming(width, height):
     """A few hundred bytes whose header claims a picture of width × height pixels."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("width, height", [(30000, 30000), (9000, 9000)])
@@ -180,14 +210,19 @@ async def test_a_decompression_bomb_is_refused_with_a_reason(client, width, heig
     assert response.status == 413 and "像素" in (await response.json())["error"]
 
 
-@pytest.mark.parametrize("body, headers", [
-    (b"", {}),
-    (b"", {"Content-Type": "multipart/form-data; boundary=xyz"}),
-    (b"just some text", {"Content-Type": "text/plain"}),
-    (b"--xyz\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\n--xyz--\r\n",
-     {"Content-Type": "multipart/form-data; boundary=xyz"}),
-    (b"garbage", {"Content-Type": "multipart/form-data"}),
-])
+@pytest.mark.parametrize(
+    "body, headers",
+    [
+        (b"", {}),
+        (b"", {"Content-Type": "multipart/form-data; boundary=xyz"}),
+        (b"just some text", {"Content-Type": "text/plain"}),
+        (
+            b'--xyz\r\nContent-Disposition: form-data; name="photo"\r\n\r\n--xyz--\r\n',
+            {"Content-Type": "multipart/form-data; boundary=xyz"},
+        ),
+        (b"garbage", {"Content-Type": "multipart/form-data"}),
+    ],
+)
 async def test_an_empty_or_malformed_upload_gets_a_reason_not_a_500(client, body, headers):
     response = await client.post("/api/photos", data=body, headers=headers)
     assert 400 <= response.status < 500
@@ -196,8 +231,10 @@ async def test_an_empty_or_malformed_upload_gets_a_reason_not_a_500(client, body
 
 # ---------------------------------------------------------------- exports
 
-@pytest.mark.parametrize("words", [" =1+2", "\t=HYPERLINK(\"http://evil.example\")", "\r@SUM(1)", "\n-2+3",
-                                   "＝1+1", "  +cmd|' /C calc'!A0"])
+
+@pytest.mark.parametrize(
+    "words", [" =1+2", '\t=HYPERLINK("http://evil.example")', "\r@SUM(1)", "\n-2+3", "＝1+1", "  +cmd|' /C calc'!A0"]
+)
 async def test_a_formula_hidden_behind_whitespace_is_not_run_by_a_spreadsheet(client, people, sqlite_url, words):
     with session_scope(sqlite_url) as db:
         create_ticket(db, NewReport("f", "c2", words, "roads", location=words), taxonomy.load())
@@ -213,9 +250,18 @@ async def test_a_formula_hidden_behind_whitespace_is_not_run_by_a_spreadsheet(cl
 
 # ---------------------------------------------------------------- headers and cookies
 
-@pytest.mark.parametrize("path, method", [("/", "GET"), ("/no/such/page", "GET"), ("/staff/login", "GET"),
-                                          ("/staff/tickets/MS-20260101-0001/dispatch", "POST"),
-                                          ("/api/v1/tickets", "GET"), ("/healthz", "GET")])
+
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/", "GET"),
+        ("/no/such/page", "GET"),
+        ("/staff/login", "GET"),
+        ("/staff/tickets/MS-20260101-0001/dispatch", "POST"),
+        ("/api/v1/tickets", "GET"),
+        ("/healthz", "GET"),
+    ],
+)
 async def test_every_answer_carries_the_security_headers(client, path, method):
     response = await client.request(method, path, allow_redirects=False)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -239,8 +285,9 @@ async def test_the_session_cookie_is_secure_over_https(behind_proxy, people):
     assert "secure" not in plain.headers["Set-Cookie"].lower()
 
 
-async def test_a_forged_forwarded_address_from_an_untrusted_peer_is_refused(aiohttp_client, sqlite_url, tmp_path,
-                                                                            monkeypatch):
+async def test_a_forged_forwarded_address_from_an_untrusted_peer_is_refused(
+    aiohttp_client, sqlite_url, tmp_path, monkeypatch
+):
     monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
     app = await aiohttp_client(create_app(config(sqlite_url, trusted_proxies=("10.9.9.9",))))
     response = await app.get("/staff/login", headers={"X-Forwarded-For": "198.51.100.1"})
@@ -261,6 +308,13 @@ async def test_the_first_admins_password_file_goes_once_the_password_is_changed(
     kept.write_text("generated-first-pw\n")
     await login(client, "admin", "generated-first-pw")
     token = await csrf_of(client, "/staff/password")
-    await client.post("/staff/password", data={"current": "generated-first-pw", "new": "chosen-by-admin",
-                                               "repeated": "chosen-by-admin", "csrf_token": token})
+    await client.post(
+        "/staff/password",
+        data={
+            "current": "generated-first-pw",
+            "new": "chosen-by-admin",
+            "repeated": "chosen-by-admin",
+            "csrf_token": token,
+        },
+    )
     assert not kept.exists()

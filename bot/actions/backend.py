@@ -1,5 +1,6 @@
 """The actions' only door to the ticket store. Every call runs its transaction in a worker thread
 (`off_the_loop`): the action server never waits on the database in its event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,6 +27,7 @@ def off_the_loop(function: Callable[..., Result]) -> Callable[..., Awaitable[Res
     @functools.wraps(function)
     async def in_a_thread(*args: Any, **kwargs: Any) -> Result:
         return await asyncio.to_thread(function, *args, **kwargs)
+
     return in_a_thread
 
 
@@ -77,8 +79,9 @@ def phone_check_locked(number: str, source: Optional[str]) -> bool:
 
 
 @off_the_loop
-def ticket_summary_if_phone_matches(number: str, last4: str, conversation_id: str,
-                                    source: Optional[str]) -> Optional[str]:
+def ticket_summary_if_phone_matches(
+    number: str, last4: str, conversation_id: str, source: Optional[str]
+) -> Optional[str]:
     """The ticket's summary when the digits match; None otherwise. Raises TooManyTries."""
     with session_scope() as session:
         ticket = status_checks.verify(session, number, last4, conversation_id, source)
@@ -88,6 +91,7 @@ def ticket_summary_if_phone_matches(number: str, last4: str, conversation_id: st
 @dataclass(frozen=True)
 class Update:
     """A message for the resident about one of their tickets, as the update action shows it."""
+
     id: int
     kind: str
     note: str
@@ -99,9 +103,15 @@ class Update:
 
 def _update_of(session, message) -> Update:
     ticket = message.ticket
-    return Update(id=message.id, kind=message.kind, note=message.note or "", ticket_number=ticket.number,
-                  department_name=ticket.lead_department.name, deadline=ticket.deadline.isoformat(),
-                  survey_open=surveys.awaiting_verdict(session, ticket) is not None)
+    return Update(
+        id=message.id,
+        kind=message.kind,
+        note=message.note or "",
+        ticket_number=ticket.number,
+        department_name=ticket.lead_department.name,
+        deadline=ticket.deadline.isoformat(),
+        survey_open=surveys.awaiting_verdict(session, ticket) is not None,
+    )
 
 
 @off_the_loop
@@ -127,8 +137,11 @@ def mark_shown(notification_ids: List[int]) -> None:
 def survey_still_open(number: str, conversation_id: str) -> bool:
     with session_scope() as session:
         ticket = find_by_number(session, number)
-        return (ticket is not None and ticket.conversation_id == conversation_id
-                and surveys.awaiting_verdict(session, ticket) is not None)
+        return (
+            ticket is not None
+            and ticket.conversation_id == conversation_id
+            and surveys.awaiting_verdict(session, ticket) is not None
+        )
 
 
 @off_the_loop

@@ -1,4 +1,5 @@
 """Starting, asking, submitting and cancelling a problem report."""
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,17 @@ from bot.textnorm import detect_script, meaningful
 logger = logging.getLogger(__name__)
 
 REPORT_SLOTS = (
-    "report_id", "problem_description", "category", "category_candidates", "category_confidence",
-    "urgency", "location", "detail", "photo_url", "phone", "confirmed",
+    "report_id",
+    "problem_description",
+    "category",
+    "category_candidates",
+    "category_confidence",
+    "urgency",
+    "location",
+    "detail",
+    "photo_url",
+    "phone",
+    "confirmed",
 )
 ANONYMOUS = "anonymous"
 NO_DETAIL = "无"
@@ -36,8 +46,9 @@ def announce_category(dispatcher: CollectingDispatcher, category_id: str, urgenc
         department_name=tax.department_of(category_id).name,
     )
     if urgency == "hazard":
-        dispatcher.utter_message(response="utter_category_hazard",
-                                 deadline_days=tax.deadline_days(category_id, urgency))
+        dispatcher.utter_message(
+            response="utter_category_hazard", deadline_days=tax.deadline_days(category_id, urgency)
+        )
 
 
 class ActionStartReport(Action):
@@ -51,8 +62,11 @@ class ActionStartReport(Action):
         raw = message.get("text") or ""
         described = (message.get("intent") or {}).get("name") == "report_problem"
         description = description_of(raw) if described and meaningful(raw) and not raw.startswith("/") else None
-        understood = category_slots(message) if description else {
-            "urgency": "normal", "category": None, "category_confidence": None, "category_candidates": []}
+        understood = (
+            category_slots(message)
+            if description
+            else {"urgency": "normal", "category": None, "category_confidence": None, "category_candidates": []}
+        )
         if description and was_cut(message, raw):
             dispatcher.utter_message(response="utter_message_too_long", limit=limits.DESCRIPTION)
         if understood["urgency"] == "emergency":
@@ -113,7 +127,9 @@ class ActionAskConfirmed(Action):
             urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
             location=tracker.get_slot("location") or "",
             detail=detail,
-            photo_note="（附照片）" if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") and detail != PHOTO_ONLY else "",
+            photo_note="（附照片）"
+            if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") and detail != PHOTO_ONLY
+            else "",
             phone=phone_for_display(tracker.get_slot("phone")),
         )
         return []
@@ -160,11 +176,16 @@ class ActionSubmitReport(Action):
             dispatcher.utter_message(response="utter_report_refused", reason=str(refused))
             return reset_report() + await resume_waiting_survey(tracker)
         if created:
-            dispatcher.utter_message(response="utter_ticket_created", ticket_number=number,
-                                     department_name=department, deadline=deadline)
+            dispatcher.utter_message(
+                response="utter_ticket_created", ticket_number=number, department_name=department, deadline=deadline
+            )
         else:
-            dispatcher.utter_message(response="utter_ticket_already_created", ticket_number=number,
-                                     department_name=department, deadline=deadline)
+            dispatcher.utter_message(
+                response="utter_ticket_already_created",
+                ticket_number=number,
+                department_name=department,
+                deadline=deadline,
+            )
         return reset_report() + await resume_waiting_survey(tracker)
 
 

@@ -1,6 +1,7 @@
 """Answering "how is my problem going": this conversation's tickets, or one ticket of another
 conversation after the phone's last four digits match. Nothing is revealed otherwise, and failed
 tries are counted in the store (bot/store/status_checks.py), not in the conversation."""
+
 from __future__ import annotations
 
 from typing import Optional, Text

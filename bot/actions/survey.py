@@ -1,5 +1,6 @@
 """The satisfaction survey in the chat: asked when a ticket is resolved (or reminded), answered by
 button or in the resident's own words, set aside while another form runs and resumed after it."""
+
 from __future__ import annotations
 
 import re
@@ -16,19 +17,27 @@ from bot.textnorm import clean_user_text, normalize
 
 SURVEY_FORM = "survey_form"
 NO_COMMENT = "无"
-_NOTHING_MORE = re.compile(r"^(没有|没了|无|不用|没什么|没啥|就这样|没意见|没有意见|没有了)\W*(了|啦|吧)?\W*(谢谢|感谢|多谢)?\W*$")
+_NOTHING_MORE = re.compile(
+    r"^(没有|没了|无|不用|没什么|没啥|就这样|没意见|没有意见|没有了)\W*(了|啦|吧)?\W*(谢谢|感谢|多谢)?\W*$"
+)
 ANSWER_SLOTS = ("survey_rating", "survey_comment")
 
 
 def start_survey(number: str, waiting: List[str]) -> List[Dict[str, Any]]:
-    return [SlotSet("survey_ticket", number), SlotSet("survey_rating", None), SlotSet("survey_comment", None),
-            SlotSet("survey_waiting", waiting), FollowupAction(SURVEY_FORM)]
+    return [
+        SlotSet("survey_ticket", number),
+        SlotSet("survey_rating", None),
+        SlotSet("survey_comment", None),
+        SlotSet("survey_waiting", waiting),
+        FollowupAction(SURVEY_FORM),
+    ]
 
 
 async def resume_waiting_survey(tracker: Tracker) -> List[Dict[str, Any]]:
     """After another form ends: ask the next survey that waited for it, if still open."""
-    waiting = [n for n in (tracker.get_slot("survey_waiting") or [])
-               if await backend.survey_still_open(n, tracker.sender_id)]
+    waiting = [
+        n for n in (tracker.get_slot("survey_waiting") or []) if await backend.survey_still_open(n, tracker.sender_id)
+    ]
     if not waiting:
         return [SlotSet("survey_waiting", [])] if tracker.get_slot("survey_waiting") else []
     return start_survey(waiting[0], waiting[1:])
@@ -38,8 +47,9 @@ class ValidateSurveyForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_survey_form"
 
-    async def validate_survey_rating(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_survey_rating(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {}
         rating = ratings.parse(clean_user_text(str(value), 500))
@@ -51,8 +61,9 @@ class ValidateSurveyForm(FormValidationAction):
             answer["survey_comment"] = rating.comment
         return answer
 
-    async def validate_survey_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_survey_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {}
         text = clean_user_text(str(value), 500)

@@ -1,4 +1,5 @@
 """What the NLU pipeline understood of the resident's latest message, as slot values."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -26,8 +27,12 @@ def category_slots(message: Dict[str, Any]) -> Dict[str, Any]:
     urgency = (message.get("urgency") or {}).get("name", "normal")
     known = taxonomy.load().categories
     ranking = [r for r in ranking if r["name"] in known]
-    slots: Dict[str, Any] = {"urgency": urgency, "category": None, "category_confidence": None,
-                             "category_candidates": [r["name"] for r in ranking[:3]]}
+    slots: Dict[str, Any] = {
+        "urgency": urgency,
+        "category": None,
+        "category_confidence": None,
+        "category_candidates": [r["name"] for r in ranking[:3]],
+    }
     if ranking:
         slots["category_confidence"] = ranking[0]["confidence"]
         if confident_enough(ranking):
@@ -50,7 +55,10 @@ def was_cut(message: Dict[str, Any], text: Optional[str] = None) -> bool:
     """The resident wrote more than is kept: the channel cut the message, or it is longer than a
     description may be."""
     metadata = message.get("metadata") or {}
-    return bool(metadata.get(CUT_FROM_KEY)) or len((text if text is not None else message.get("text") or "").strip()) > limits.DESCRIPTION
+    return (
+        bool(metadata.get(CUT_FROM_KEY))
+        or len((text if text is not None else message.get("text") or "").strip()) > limits.DESCRIPTION
+    )
 
 
 def wants_traditional(tracker: Tracker) -> bool:

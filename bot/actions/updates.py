@@ -1,6 +1,7 @@
 """Telling the resident what happened to their tickets: an update pushed by the deliverer
 (EXTERNAL_ticket_update with its id) or every update waiting for them (/check_updates). The
 conversation remembers which it has shown, so a push repeated after a crash shows nothing twice."""
+
 from __future__ import annotations
 
 from typing import List, Text
@@ -45,9 +46,13 @@ class ActionDeliverUpdates(Action):
             seen.append(str(update.id))
             if update.kind == "survey_reminder" and not update.survey_open:
                 continue  # answered meanwhile
-            dispatcher.utter_message(response=response_for(update.kind, domain),
-                                     ticket_number=update.ticket_number, department_name=update.department_name,
-                                     deadline=update.deadline, note=update.note)
+            dispatcher.utter_message(
+                response=response_for(update.kind, domain),
+                ticket_number=update.ticket_number,
+                department_name=update.department_name,
+                deadline=update.deadline,
+                note=update.note,
+            )
             if update.kind in SURVEY_KINDS and update.survey_open and update.ticket_number != being_rated:
                 if busy or survey_now:
                     if update.ticket_number not in waiting and update.ticket_number != survey_now:

@@ -1,11 +1,11 @@
 """Validation of what the resident gives the report and status forms."""
+
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import limits, taxonomy
@@ -28,8 +28,10 @@ def previous_value(tracker: Tracker, slot: str) -> Optional[Any]:
     return None
 
 
-_AROUND = re.compile(r"(就在|在|是|我家|我们家|那个|这个|的|门口|旁边|附近|对面|楼下|楼上|后面|前面|里面|外面|"
-                     r"这里|那里|这边|那边|路口|拐角|一带|[上里边内外]|[\s，。,.!！、])")
+_AROUND = re.compile(
+    r"(就在|在|是|我家|我们家|那个|这个|的|门口|旁边|附近|对面|楼下|楼上|后面|前面|里面|外面|"
+    r"这里|那里|这边|那边|路口|拐角|一带|[上里边内外]|[\s，。,.!！、])"
+)
 
 
 def only_a_location(message: Dict[str, Any], text: str) -> bool:
@@ -141,7 +143,7 @@ class ValidateReportForm(FormValidationAction):
         text = clean_user_text(value, limits.MESSAGE)
         if len(text) > limits.DETAIL:
             dispatcher.utter_message(response="utter_detail_cut", limit=limits.DETAIL)
-            text = text[:limits.DETAIL]
+            text = text[: limits.DETAIL]
         if only_a_location(tracker.latest_message, text):
             # "幸福小区3栋" answered to "anything to add?" updates the location, adds no detail
             return {"detail": None}

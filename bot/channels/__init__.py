@@ -4,11 +4,11 @@ over-long messages before the NLU pipeline sees them, and answer honestly when a
 is down."""
 
 # Shared with the deliverer and the actions, which must not import Rasa itself.
-CHECK_UPDATES = "/check_updates"   # the message a channel handles to show waiting updates
-WAITING_SLOT = "updates_waiting"   # set by the deliverer when an update could not be pushed
+CHECK_UPDATES = "/check_updates"  # the message a channel handles to show waiting updates
+WAITING_SLOT = "updates_waiting"  # set by the deliverer when an update could not be pushed
 # Message metadata the channels set (anything a client sends under these names is dropped):
-SOURCE_KEY = "source"              # the network address the message came from, where known
-CUT_FROM_KEY = "cut_from"          # the length of a message that was cut to bot.limits.MESSAGE
+SOURCE_KEY = "source"  # the network address the message came from, where known
+CUT_FROM_KEY = "cut_from"  # the length of a message that was cut to bot.limits.MESSAGE
 
 # Said when the action server or the conversation store fails during a turn; nothing of the turn
 # was kept, so the same message sent again later carries on where the conversation was.

@@ -1,6 +1,7 @@
 """Rasa's callback channel, except that a message the receiving system refuses is an error (Rasa's
 own only logs it), so a pushed update that did not arrive is tried again; requests are checked
 like the REST channel's."""
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -1,6 +1,7 @@
 """Rasa's REST channel; it cannot push, so waiting updates come with the answer to the next message.
 Unlike Rasa's, it refuses a body that is not a JSON object, a missing or blank sender and a message
 that is not a string (400), and the client cannot choose the channel's name or its metadata."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Text

@@ -2,6 +2,7 @@
 resident's chat page is connected; otherwise the push fails and the update waits, to be shown when
 the page reconnects or with the answer to the resident's next message. A message without a valid
 session is answered (Rasa's drops it silently), and the client's own metadata is not believed."""
+
 from __future__ import annotations
 
 import uuid
@@ -70,9 +71,15 @@ class SocketIOInput(ShowsWaitingUpdates, RasaSocketIOInput):
                 return
             text = data.get("message")
             request = (self.sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
-            await handle(UserMessage(text if isinstance(text, str) else "", SocketIOOutput(self.sio, self.bot_message_evt),
-                                     session_id, input_channel=self.name(),
-                                     metadata={SOURCE_KEY: request_source(request) if request else None}))
+            await handle(
+                UserMessage(
+                    text if isinstance(text, str) else "",
+                    SocketIOOutput(self.sio, self.bot_message_evt),
+                    session_id,
+                    input_channel=self.name(),
+                    metadata={SOURCE_KEY: request_source(request) if request else None},
+                )
+            )
 
         self.sio.on("session_request", session_request, namespace=self.namespace)
         self.sio.on(self.user_message_evt, user_message, namespace=self.namespace)

@@ -7,6 +7,7 @@
 - after the resident's message, the updates that could not be pushed to them are shown too: the
   deliverer sets the `updates_waiting` slot, and a `/check_updates` message is then handled in the
   same turn and over the same output channel."""
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,7 @@ def checked_sender(value: Any) -> str:
 def json_object(request: Request) -> Dict[str, Any]:
     body = request.json
     if not isinstance(body, dict):
-        raise InvalidUsage("请求体必须是 JSON 对象，例如 {\"sender\": \"…\", \"message\": \"…\"}")
+        raise InvalidUsage('请求体必须是 JSON 对象，例如 {"sender": "…", "message": "…"}')
     return body
 
 
@@ -69,9 +70,16 @@ def prepared(message: UserMessage) -> UserMessage:
         metadata[SOURCE_KEY] = source[:64]
     if len(text) > limits.MESSAGE:
         metadata[CUT_FROM_KEY] = len(text)
-        text = text[:limits.MESSAGE]
-    return UserMessage(text, message.output_channel, message.sender_id, parse_data=message.parse_data,
-                       input_channel=message.input_channel, message_id=message.message_id, metadata=metadata or None)
+        text = text[: limits.MESSAGE]
+    return UserMessage(
+        text,
+        message.output_channel,
+        message.sender_id,
+        parse_data=message.parse_data,
+        input_channel=message.input_channel,
+        message_id=message.message_id,
+        metadata=metadata or None,
+    )
 
 
 class ShowsWaitingUpdates:
@@ -92,10 +100,18 @@ class ShowsWaitingUpdates:
                 return
             if message.text != CHECK_UPDATES and await self._updates_waiting(message.sender_id):
                 try:
-                    await on_new_message(UserMessage(CHECK_UPDATES, message.output_channel, message.sender_id,
-                                                     input_channel=message.input_channel, metadata=message.metadata))
+                    await on_new_message(
+                        UserMessage(
+                            CHECK_UPDATES,
+                            message.output_channel,
+                            message.sender_id,
+                            input_channel=message.input_channel,
+                            metadata=message.metadata,
+                        )
+                    )
                 except Exception:  # they wait for the next message
                     logger.exception("could not show the waiting updates of %s", message.sender_id)
+
         return handle
 
     async def _tell_busy(self, message: UserMessage, error: Exception) -> None:
@@ -111,6 +127,7 @@ class ShowsWaitingUpdates:
     def _keep_app(self, blueprint: Blueprint) -> Blueprint:
         async def keep(app, _loop) -> None:
             self._app = app
+
         blueprint.listener("after_server_start")(keep)
         return blueprint
 

@@ -1,4 +1,5 @@
 """Features for short Chinese complaints: character n-grams plus jieba words."""
+
 from __future__ import annotations
 
 import functools
@@ -36,15 +37,21 @@ def build_vectorizer():
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char", ngram_range=(1, 3), preprocessor=normalize,
-                    sublinear_tf=True, min_df=1,
+                    analyzer="char",
+                    ngram_range=(1, 3),
+                    preprocessor=normalize,
+                    sublinear_tf=True,
+                    min_df=1,
                 ),
             ),
             (
                 "words",
                 TfidfVectorizer(
-                    tokenizer=jieba_words, preprocessor=normalize, token_pattern=None,
-                    lowercase=False, sublinear_tf=True,
+                    tokenizer=jieba_words,
+                    preprocessor=normalize,
+                    token_pattern=None,
+                    lowercase=False,
+                    sublinear_tf=True,
                 ),
             ),
         ]

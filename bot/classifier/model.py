@@ -1,4 +1,5 @@
 """A text classifier with a ranked, probabilistic answer."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -91,7 +92,12 @@ def evaluate(train_texts, train_labels, test_texts, test_labels) -> Dict:
         "n_train": len(train_texts),
         "n_test": len(test_texts),
         "per_label": {
-            lab: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4), "support": int(s)}
+            lab: {
+                "precision": round(float(p), 4),
+                "recall": round(float(r), 4),
+                "f1": round(float(f), 4),
+                "support": int(s),
+            }
             for lab, p, r, f, s in zip(labels, precision, recall, f1, support)
             if s or lab in set(train_labels)
         },

@@ -1,4 +1,5 @@
 """Reads the labelled report examples out of the Rasa NLU files (no Rasa import needed)."""
+
 from __future__ import annotations
 
 import csv

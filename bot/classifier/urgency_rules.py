@@ -3,6 +3,7 @@
 The trained urgency model handles the general case; these patterns make sure indirect but
 unmistakable emergencies ("闻到一股煤气味", "电梯里有人出不来") are never classed lower, and
 that a fire only imagined ("万一着火了往哪跑") is not taken for one burning now."""
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,7 @@ HAZARD = re.compile(
 
 def _real_emergency(norm: str) -> bool:
     for match in EMERGENCY.finditer(norm):
-        before, after = norm[max(0, match.start() - 6):match.start()], norm[match.end():match.end() + 6]
+        before, after = norm[max(0, match.start() - 6) : match.start()], norm[match.end() : match.end() + 6]
         if not (_HYPOTHETICAL_BEFORE.search(before) or _HYPOTHETICAL_AFTER.search(after)):
             return True
     return False

@@ -4,6 +4,7 @@ Each block of `report_problem` examples in the NLU data carries `metadata: {cate
 urgency: …}`; this component learns both and adds to every parse:
 `category`, `category_ranking`, `urgency`, `urgency_ranking` and the `script` the resident wrote in.
 """
+
 from __future__ import annotations
 
 import logging

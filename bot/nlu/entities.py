@@ -1,4 +1,5 @@
 """Entities read by patterns rather than learned: phone numbers, ticket numbers, locations."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

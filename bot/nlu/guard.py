@@ -1,5 +1,6 @@
 """Input with nothing to understand (empty, emoji or punctuation only, bare markup) is sent to
 the fallback instead of being forced into whichever intent DIET finds least unlikely."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,13 @@ def has_content(text: str) -> bool:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class MeaninglessInputGuard(GraphComponent):
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "MeaninglessInputGuard":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MeaninglessInputGuard":
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

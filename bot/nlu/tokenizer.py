@@ -1,5 +1,6 @@
 """Jieba tokenisation on normalised text, so Traditional and full-width input look like
 Simplified half-width input to every featurizer after it."""
+
 from __future__ import annotations
 
 from typing import List, Text

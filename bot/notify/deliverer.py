@@ -3,6 +3,7 @@ marked after Rasa took it. A deliverer that dies in between leaves a claim that 
 message is then pushed again, and the update action, which remembers in the conversation what it
 has shown, does not show it twice. Conversations are served side by side, each one's messages in
 order."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,14 +34,16 @@ class PassReport:
     failed: List[int] = field(default_factory=list)
 
 
-async def _failed(rasa: RasaApi, conversation_id: str, message_ids: List[int], error: RasaUnavailable,
-                  report: PassReport) -> None:
+async def _failed(
+    rasa: RasaApi, conversation_id: str, message_ids: List[int], error: RasaUnavailable, report: PassReport
+) -> None:
     """The first message failed; the rest of the conversation's go after it, in order."""
     logger.warning("update %s for %s not pushed: %s", message_ids[0], conversation_id, error)
     try:
         await rasa.flag_waiting(conversation_id)
     except RasaUnavailable:
         pass
+
     def note_failure(session) -> None:
         outbox.push_failed(session, message_ids[0], str(error))
         for later in message_ids[1:]:
@@ -50,8 +53,9 @@ async def _failed(rasa: RasaApi, conversation_id: str, message_ids: List[int], e
     report.failed.append(message_ids[0])
 
 
-async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids: List[int], report: PassReport,
-                                slots: asyncio.Semaphore) -> None:
+async def _deliver_conversation(
+    rasa: RasaApi, conversation_id: str, message_ids: List[int], report: PassReport, slots: asyncio.Semaphore
+) -> None:
     async with slots:
         try:
             channel = await rasa.latest_channel(conversation_id)
@@ -61,6 +65,7 @@ async def _deliver_conversation(rasa: RasaApi, conversation_id: str, message_ids
             await _failed(rasa, conversation_id, message_ids, error, report)
             return
         if channel in PULL_ONLY_CHANNELS:
+
             def wait(session) -> None:
                 for message_id in message_ids:
                     outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
@@ -91,13 +96,16 @@ async def deliver_due(rasa: RasaApi, claim_seconds: int = outbox.CLAIM_SECONDS) 
         return report
     started = time.monotonic()
     while time.monotonic() - started < PASS_SECONDS:
-        claimed = await in_thread(lambda session: [(m.id, m.conversation_id) for m in
-                                                    outbox.claim_due(session, claim_seconds, limit=BATCH)])
+        claimed = await in_thread(
+            lambda session: [(m.id, m.conversation_id) for m in outbox.claim_due(session, claim_seconds, limit=BATCH)]
+        )
         by_conversation: Dict[str, List[int]] = defaultdict(list)
         for message_id, conversation_id in claimed:
             by_conversation[conversation_id].append(message_id)
         slots = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
-        await asyncio.gather(*(_deliver_conversation(rasa, c, ids, report, slots) for c, ids in by_conversation.items()))
+        await asyncio.gather(
+            *(_deliver_conversation(rasa, c, ids, report, slots) for c, ids in by_conversation.items())
+        )
         if len(claimed) < BATCH:
             break
     return report

@@ -1,6 +1,7 @@
 """The web app's client of the Rasa server's HTTP API (token-protected): the deliverer's pushes and
 the classification of reports filed by staff. One HTTP session per process, opened with the web
 app and closed with it (or per call, for a client used outside the app)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -64,21 +65,28 @@ class RasaApi:
             return False
 
     async def latest_channel(self, conversation_id: str) -> Optional[str]:
-        tracker = await self._call("GET", f"/conversations/{conversation_id}/tracker",
-                                   params={"include_events": "NONE"})
+        tracker = await self._call(
+            "GET", f"/conversations/{conversation_id}/tracker", params={"include_events": "NONE"}
+        )
         return tracker.get("latest_input_channel")
 
     async def push_update(self, conversation_id: str, notification_id: int) -> None:
         """Runs the update action in the resident's conversation, answering over their latest channel."""
-        await self._call("POST", f"/conversations/{conversation_id}/trigger_intent",
-                         params={"output_channel": "latest"},
-                         json={"name": UPDATE_INTENT, "entities": {"notification_id": str(notification_id)}})
+        await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/trigger_intent",
+            params={"output_channel": "latest"},
+            json={"name": UPDATE_INTENT, "entities": {"notification_id": str(notification_id)}},
+        )
 
     async def flag_waiting(self, conversation_id: str) -> None:
         """Marks the conversation so its channel shows the waiting updates at the next message."""
-        await self._call("POST", f"/conversations/{conversation_id}/tracker/events",
-                         params={"include_events": "NONE"},
-                         json={"event": "slot", "name": WAITING_SLOT, "value": True})
+        await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/tracker/events",
+            params={"include_events": "NONE"},
+            json={"event": "slot", "name": WAITING_SLOT, "value": True},
+        )
 
     async def classify(self, text: str) -> Optional[dict]:
         """What the chat's own model makes of a report: {"category", "category_confidence",
@@ -91,5 +99,8 @@ class RasaApi:
         category = parsed.get("category") or {}
         if not category.get("name"):
             return None
-        return {"category": category["name"], "category_confidence": category.get("confidence"),
-                "urgency": (parsed.get("urgency") or {}).get("name", "normal")}
+        return {
+            "category": category["name"],
+            "category_confidence": category.get("confidence"),
+            "urgency": (parsed.get("urgency") or {}).get("name", "normal"),
+        }

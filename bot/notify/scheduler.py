@@ -1,6 +1,7 @@
 """The scheduled jobs, read from the database on every tick so nothing is lost on a restart. Each
 web-app process runs a scheduler; a lease row lets only one of them work at a time, and another
 takes over when the holder stops renewing it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,9 +35,11 @@ def take_lease(holder: str, now: Optional[dt.datetime] = None, seconds: int = LE
     with session_scope() as session:
         result = session.execute(
             update(SchedulerLease)
-            .where(SchedulerLease.name == LEASE_NAME,
-                   or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
-            .values(holder=holder, expires_at=until).execution_options(synchronize_session=False)
+            .where(
+                SchedulerLease.name == LEASE_NAME, or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now)
+            )
+            .values(holder=holder, expires_at=until)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             return True
@@ -52,16 +55,24 @@ def take_lease(holder: str, now: Optional[dt.datetime] = None, seconds: int = LE
 
 def release_lease(holder: str) -> None:
     with session_scope() as session:
-        session.execute(update(SchedulerLease).where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
-                        .values(expires_at=dt.datetime(1970, 1, 1)).execution_options(synchronize_session=False))
+        session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+            .values(expires_at=dt.datetime(1970, 1, 1))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def run_due_jobs(now: Optional[dt.datetime] = None) -> dict:
     """Survey reminders, unrated closings and overdue notes that are due, and forgetting old login
     and phone-check attempts, each in its own transaction."""
     counts = {}
-    for name, job in (("reminders", surveys.send_due_reminders), ("not_rated", surveys.close_unrated),
-                      ("overdue", overdue.note_overdue), ("forgotten", retention.forget_old_attempts)):
+    for name, job in (
+        ("reminders", surveys.send_due_reminders),
+        ("not_rated", surveys.close_unrated),
+        ("overdue", overdue.note_overdue),
+        ("forgotten", retention.forget_old_attempts),
+    ):
         with session_scope() as session:
             counts[name] = job(session, now)
     return counts
@@ -83,8 +94,9 @@ class Scheduler:
         counts = await asyncio.to_thread(run_due_jobs)
         report = await deliver_due(self.rasa, self.claim_seconds)
         if any(counts.values()) or report.pushed or report.waiting or report.failed:
-            logger.info("scheduler: %s; pushed %s, waiting %s, failed %s",
-                        counts, report.pushed, report.waiting, report.failed)
+            logger.info(
+                "scheduler: %s; pushed %s, waiting %s, failed %s", counts, report.pushed, report.waiting, report.failed
+            )
         return True
 
     async def run_forever(self) -> None:

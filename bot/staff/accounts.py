@@ -4,6 +4,7 @@ Failed logins slow down the next try from the same address for the same name (1 
 at most 15 minutes) instead of locking the account: someone guessing from elsewhere cannot lock a
 colleague out. A wrong password for an unknown or deactivated name costs the same argon2 check as
 for a real one, so the time of the answer does not tell which names exist."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,9 +24,9 @@ ROLES = ("dispatcher", "department", "supervisor", "admin")
 ROLE_LABELS = {"dispatcher": "派单员", "department": "部门工作人员", "supervisor": "督查", "admin": "管理员"}
 MIN_PASSWORD = 8
 FAILURE_WINDOW = dt.timedelta(hours=24)
-FREE_FAILURES = 3                        # tries before any waiting
+FREE_FAILURES = 3  # tries before any waiting
 MAX_DELAY = dt.timedelta(minutes=15)
-ADDRESS_FAILURES_PER_STEP = 5            # one address trying many names waits too
+ADDRESS_FAILURES_PER_STEP = 5  # one address trying many names waits too
 SESSION_HOURS = 12
 
 _hasher = PasswordHasher()
@@ -56,8 +57,14 @@ def find_user(session: Session, username: str) -> Optional[User]:
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
-def create_user(session: Session, username: str, password: str, role: str,
-                department_id: Optional[str] = None, display_name: Optional[str] = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    department_id: Optional[str] = None,
+    display_name: Optional[str] = None,
+) -> User:
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("用户名不能为空，且不超过80个字符")
@@ -70,14 +77,20 @@ def create_user(session: Session, username: str, password: str, role: str,
     _check_password(password)
     if find_user(session, username):
         raise AccountError(f"用户名已存在：{username}")
-    user = User(username=username, display_name=display_name or username, password_hash=_hasher.hash(password),
-                role=role, department_id=department_id)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        department_id=department_id,
+    )
     session.add(user)
     session.flush()
     return user
 
 
 # ---------------------------------------------------------------- logging in
+
 
 def delay_after(failures: int) -> dt.timedelta:
     """How long to wait after the last failure: nothing for the first tries, then doubling."""
@@ -92,8 +105,9 @@ def wait_needed(session: Session, username: str, remote_addr: str, now: Optional
     since = now - FAILURE_WINDOW
     recent = LoginFailure.at >= since
     for_name, last = session.execute(
-        select(func.count(), func.max(LoginFailure.at))
-        .where(LoginFailure.username == username[:80], LoginFailure.remote_addr == remote_addr[:64], recent)
+        select(func.count(), func.max(LoginFailure.at)).where(
+            LoginFailure.username == username[:80], LoginFailure.remote_addr == remote_addr[:64], recent
+        )
     ).one()
     from_address, last_any = session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(LoginFailure.remote_addr == remote_addr[:64], recent)
@@ -123,8 +137,9 @@ def _verify(password_hash: Optional[str], password: str) -> bool:
         return False
 
 
-def _throttled_check(session: Session, username: str, password_hash: Optional[str], password: str,
-                     remote_addr: str) -> bool:
+def _throttled_check(
+    session: Session, username: str, password_hash: Optional[str], password: str, remote_addr: str
+) -> bool:
     """One password check under the throttle of (name, address); a failure is counted, a success
     clears the count. Raises TooManyFailures while this address must wait."""
     seconds = wait_needed(session, username, remote_addr)
@@ -134,8 +149,9 @@ def _throttled_check(session: Session, username: str, password_hash: Optional[st
         session.add(LoginFailure(username=username[:80], remote_addr=remote_addr[:64]))
         session.flush()
         return False
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username[:80],
-                                               LoginFailure.remote_addr == remote_addr[:64]))
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.username == username[:80], LoginFailure.remote_addr == remote_addr[:64])
+    )
     return True
 
 
@@ -163,12 +179,20 @@ def _hash(token: str) -> str:
 
 # ---------------------------------------------------------------- sessions
 
+
 def start_session(session: Session, user: User, remote_addr: str = "") -> str:
     """A new signed-in session; the token goes into the (encrypted) cookie, its hash into the store."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(StaffSession(token_hash=_hash(token), user_id=user.id, created_at=now,
-                             expires_at=now + dt.timedelta(hours=SESSION_HOURS), remote_addr=remote_addr[:64]))
+    session.add(
+        StaffSession(
+            token_hash=_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+            remote_addr=remote_addr[:64],
+        )
+    )
     session.flush()
     return token
 
@@ -182,8 +206,11 @@ def user_of_session(session: Session, token: str) -> Optional[User]:
 
 
 def end_session(session: Session, token: str) -> None:
-    session.execute(update(StaffSession).where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
-                    .values(ended_at=utcnow()))
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 def end_all_sessions(session: Session, user: User, keep: Optional[str] = None) -> int:
@@ -218,6 +245,7 @@ def deactivate(session: Session, username: str) -> User:
 
 
 # ---------------------------------------------------------------- API tokens
+
 
 def issue_token(session: Session, username: str, label: str = "") -> str:
     """A new API token for the user, returned once."""

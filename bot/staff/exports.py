@@ -1,4 +1,5 @@
 """CSV and XLSX export of the filtered queue (every matching ticket the user may see)."""
+
 from __future__ import annotations
 
 import csv
@@ -9,12 +10,12 @@ from sqlalchemy import select
 
 from bot import taxonomy
 from bot.staff.permissions import shown_phone, visible_tickets
+from bot.staff.queue import apply_filters
 from bot.staff.serializers import summary
 from bot.store import states
 from bot.store.schema import Ticket
 from bot.store.workdays import local_today
 from bot.textnorm import fold_width
-from bot.staff.queue import apply_filters
 
 HEADER = ["编号", "受理时间", "内容", "类别", "紧急程度", "状态", "主办部门", "地点", "联系电话", "办理时限"]
 MAX_ROWS = 100_000
@@ -25,13 +26,23 @@ def rows(session, user, wanted):
     for ids, and the phone as the user may see it."""
     tax = taxonomy.load()
     today = local_today()
-    query = apply_filters(visible_tickets(user, select(Ticket)), wanted).order_by(Ticket.created_at.desc()).limit(MAX_ROWS)
+    query = (
+        apply_filters(visible_tickets(user, select(Ticket)), wanted).order_by(Ticket.created_at.desc()).limit(MAX_ROWS)
+    )
     for ticket in session.execute(query).scalars():
         t = summary(ticket, user, today)
-        yield [t.number, t.created_at.isoformat(sep=" "), t.description, tax.categories[t.category].name,
-               tax.urgency_names.get(t.urgency, t.urgency), states.LABELS.get(t.status, t.status),
-               tax.departments[t.lead_department].name if t.lead_department in tax.departments else t.lead_department,
-               t.location or "", shown_phone(user, ticket.phone) or "", t.deadline.isoformat()]
+        yield [
+            t.number,
+            t.created_at.isoformat(sep=" "),
+            t.description,
+            tax.categories[t.category].name,
+            tax.urgency_names.get(t.urgency, t.urgency),
+            states.LABELS.get(t.status, t.status),
+            tax.departments[t.lead_department].name if t.lead_department in tax.departments else t.lead_department,
+            t.location or "",
+            shown_phone(user, ticket.phone) or "",
+            t.deadline.isoformat(),
+        ]
 
 
 _FORMULA_START = ("=", "+", "-", "@")

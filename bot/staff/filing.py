@@ -1,6 +1,7 @@
 """Filing a report on a resident's behalf (console form or API): checked, classified by the same
 model the chat uses (the caller asks Rasa and passes what it understood), stored with the channel
 it came through."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,8 +17,13 @@ from bot.store.schema import User
 from bot.store.tickets import NewReport, create_ticket
 from bot.textnorm import clean_user_text, detect_script, meaningful
 
-CHANNELS = {"face_to_face": "当面接待", "phone": "电话", "wechat_group": "社区微信群", "open_meeting": "问政现场",
-            "visit": "“1+N”走访"}
+CHANNELS = {
+    "face_to_face": "当面接待",
+    "phone": "电话",
+    "wechat_group": "社区微信群",
+    "open_meeting": "问政现场",
+    "visit": "“1+N”走访",
+}
 FIELDS = ("description", "location", "phone", "channel", "category")
 
 
@@ -48,11 +54,17 @@ def file_for_resident(session: Session, user: User, fields: dict, understood: Op
     else:
         raise InvalidInput("自动分类暂时不可用，请手动选择类别", field="category")
     report = NewReport(
-        submission_key=f"staff:{user.username}:{uuid.uuid4().hex}", conversation_id=None,
-        description=clean_user_text(values["description"], limits.MESSAGE), category_id=category,
-        urgency=understood["urgency"] if understood else "normal", category_confidence=confidence,
-        location=values["location"] or None, phone=phone.value if phone else None,
-        script=detect_script(values["description"]), channel=values["channel"], actor=f"{user.role}:{user.username}",
+        submission_key=f"staff:{user.username}:{uuid.uuid4().hex}",
+        conversation_id=None,
+        description=clean_user_text(values["description"], limits.MESSAGE),
+        category_id=category,
+        urgency=understood["urgency"] if understood else "normal",
+        category_confidence=confidence,
+        location=values["location"] or None,
+        phone=phone.value if phone else None,
+        script=detect_script(values["description"]),
+        channel=values["channel"],
+        actor=f"{user.role}:{user.username}",
     )
     ticket, _ = create_ticket(session, report, tax)  # InvalidReport (an InvalidInput) for values it refuses
     audit.record(session, user.username, "file_on_behalf", ticket.id, addr, channel=values["channel"])

@@ -9,6 +9,7 @@ and these:
 - file_on_behalf: register what a resident said face to face, by phone, … (not supervisors);
 - view_statistics: the dashboard, the inspection list and the bulletin (not department staff).
 With a ticket, a permission also needs view_ticket of that ticket."""
+
 from __future__ import annotations
 
 from typing import Dict, FrozenSet, Optional

@@ -1,4 +1,5 @@
 """The ticket queue: filters, sorting and pages, done in the database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,13 +24,17 @@ SORTS = {
 
 # The queue's filters as they arrive in a URL (console and API alike): name, type, meaning.
 PARAMETERS = (
-    ("status", "string", "ticket state"), ("category", "string", "category id"),
-    ("department", "string", "lead department id"), ("urgency", "string", "emergency | hazard | normal"),
+    ("status", "string", "ticket state"),
+    ("category", "string", "category id"),
+    ("department", "string", "lead department id"),
+    ("urgency", "string", "emergency | hazard | normal"),
     ("overdue", "string", "1: only open tickets past their deadline"),
     ("flagged", "string", "1: only tickets flagged for the supervisor (emergencies, reopened by the resident)"),
     ("q", "string", "number, words or place"),
-    ("from", "string", "created on or after (YYYY-MM-DD)"), ("to", "string", "created on or before (YYYY-MM-DD)"),
-    ("sort", "string", "newest | oldest | deadline"), ("page", "integer", "1-based page of 50"),
+    ("from", "string", "created on or after (YYYY-MM-DD)"),
+    ("to", "string", "created on or before (YYYY-MM-DD)"),
+    ("sort", "string", "newest | oldest | deadline"),
+    ("page", "integer", "1-based page of 50"),
 )
 
 
@@ -111,7 +116,11 @@ def search(session: Session, user: User, wanted: QueueFilter) -> QueuePage:
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(wanted.page, pages)
-    rows = session.execute(
-        query.order_by(SORTS[wanted.sort], Ticket.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            query.order_by(SORTS[wanted.sort], Ticket.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        )
+        .scalars()
+        .all()
+    )
     return QueuePage(list(rows), total, page, pages)

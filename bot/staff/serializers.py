@@ -1,6 +1,7 @@
 """The shape of a ticket, written once (pydantic models): the API answers with it, its OpenAPI
 document is generated from it, the console's queue and ticket page and the CSV/XLSX export read it.
 What a user may see is applied here: phone numbers masked for those who may not see them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,7 @@ class HistoryLine(Model):
 
 class TicketSummary(Model):
     """A ticket in the queue."""
+
     number: str = Field(..., example="MS-20261125-0007")
     status: str
     category: str
@@ -49,6 +51,7 @@ class TicketSummary(Model):
 
 class TicketDetail(TicketSummary):
     """One ticket with its history."""
+
     detail: Optional[str]
     photo_url: Optional[str]
     channel: str
@@ -67,6 +70,7 @@ class TicketPage(Model):
 
 class FilingBody(Model):
     """A report filed on a resident's behalf; classified by the chat's model unless a category is given."""
+
     description: str = Field(..., description="the resident's words")
     channel: str = Field(..., description="face_to_face | phone | wechat_group | open_meeting | visit")
     location: Optional[str]
@@ -81,10 +85,18 @@ class Error(Model):
 def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
     shown = permissions.shown_text
     return TicketSummary(
-        number=ticket.number, status=ticket.status, category=ticket.category_id, urgency=ticket.urgency,
-        lead_department=ticket.lead_department_id, assisting_departments=[d.id for d in ticket.assisting],
-        deadline=ticket.deadline, created_at=ticket.created_at, description=shown(user, ticket.description) or "",
-        location=shown(user, ticket.location), flagged=bool(ticket.flagged), overdue=ticket.is_overdue(today),
+        number=ticket.number,
+        status=ticket.status,
+        category=ticket.category_id,
+        urgency=ticket.urgency,
+        lead_department=ticket.lead_department_id,
+        assisting_departments=[d.id for d in ticket.assisting],
+        deadline=ticket.deadline,
+        created_at=ticket.created_at,
+        description=shown(user, ticket.description) or "",
+        location=shown(user, ticket.location),
+        flagged=bool(ticket.flagged),
+        overdue=ticket.is_overdue(today),
     )
 
 
@@ -92,9 +104,15 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
     shown = permissions.shown_text
     return TicketDetail(
         **summary(ticket, user, today).dict(),
-        detail=shown(user, ticket.detail), photo_url=ticket.photo_url, channel=ticket.channel,
-        category_confidence=ticket.category_confidence, phone=permissions.shown_phone(user, ticket.phone) or None,
-        history=[HistoryLine(**{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status,
-                                "note": shown(user, e.note)})
-                 for e in ticket.events],
+        detail=shown(user, ticket.detail),
+        photo_url=ticket.photo_url,
+        channel=ticket.channel,
+        category_confidence=ticket.category_confidence,
+        phone=permissions.shown_phone(user, ticket.phone) or None,
+        history=[
+            HistoryLine(
+                **{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": shown(user, e.note)}
+            )
+            for e in ticket.events
+        ],
     )

@@ -1,6 +1,7 @@
 """Supervisor figures: collected, solved, in progress and overdue, by department or category,
 for a period — the ledger ("445 collected, 217 solved") the district reports — and the residents'
 verdicts: satisfaction, reopen and response rates by department."""
+
 from __future__ import annotations
 
 import calendar
@@ -52,7 +53,9 @@ class Period:
             return cls.month(today.year, today.month)
 
     def bounds(self) -> Tuple[dt.datetime, dt.datetime]:
-        return dt.datetime.combine(self.start, dt.time()), dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
+        return dt.datetime.combine(self.start, dt.time()), dt.datetime.combine(
+            self.end + dt.timedelta(days=1), dt.time()
+        )
 
 
 @dataclass
@@ -88,8 +91,13 @@ def figures(session: Session, period: Period, by: str = "department") -> List[Ro
 
 
 def totals(rows: List[Row]) -> Row:
-    return Row("合计", sum(r.collected for r in rows), sum(r.solved for r in rows),
-               sum(r.in_progress for r in rows), sum(r.overdue for r in rows))
+    return Row(
+        "合计",
+        sum(r.collected for r in rows),
+        sum(r.solved for r in rows),
+        sum(r.in_progress for r in rows),
+        sum(r.overdue for r in rows),
+    )
 
 
 @dataclass
@@ -105,15 +113,17 @@ class OverdueTicket:
 def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[OverdueTicket]:
     """Every open ticket past its deadline, longest overdue first."""
     today = today or local_today()
-    query = (select(Ticket).where(Ticket.is_overdue(today))
-             .order_by(Ticket.deadline.asc(), Ticket.id.asc()))
-    return [OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days,
-                          t.status) for t in session.execute(query).scalars()]
+    query = select(Ticket).where(Ticket.is_overdue(today)).order_by(Ticket.deadline.asc(), Ticket.id.asc())
+    return [
+        OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days, t.status)
+        for t in session.execute(query).scalars()
+    ]
 
 
 @dataclass
 class SatisfactionRow:
     """Surveys of resolutions made in the period, by the department that resolved them."""
+
     department_id: str
     surveyed: int
     answered: int
@@ -148,16 +158,25 @@ def satisfaction(session: Session, period: Period) -> List[SatisfactionRow]:
         .group_by(Survey.department_id)
         .order_by(Survey.department_id)
     )
-    return [SatisfactionRow(key, int(n), int(a or 0), int(s or 0), int(r or 0))
-            for key, n, a, s, r in session.execute(query)]
+    return [
+        SatisfactionRow(key, int(n), int(a or 0), int(s or 0), int(r or 0))
+        for key, n, a, s, r in session.execute(query)
+    ]
 
 
 def satisfaction_total(rows: List[SatisfactionRow]) -> SatisfactionRow:
-    return SatisfactionRow("合计", sum(r.surveyed for r in rows), sum(r.answered for r in rows),
-                           sum(r.satisfied for r in rows), sum(r.reopened for r in rows))
+    return SatisfactionRow(
+        "合计",
+        sum(r.surveyed for r in rows),
+        sum(r.answered for r in rows),
+        sum(r.satisfied for r in rows),
+        sum(r.reopened for r in rows),
+    )
 
 
 def badly_rated(rows: List[SatisfactionRow], below: float = 0.8, at_least: int = 1) -> List[SatisfactionRow]:
     """Departments whose satisfaction rate is under `below`, worst first (the bulletin names them)."""
-    rated = [r for r in rows if r.answered >= at_least and r.satisfaction_rate is not None and r.satisfaction_rate < below]
+    rated = [
+        r for r in rows if r.answered >= at_least and r.satisfaction_rate is not None and r.satisfaction_rate < below
+    ]
     return sorted(rated, key=lambda r: (r.satisfaction_rate, -r.answered))

@@ -11,6 +11,7 @@ the console shows its form to those allowed, the API and its document take it.
 Every action follows the state table, writes the ticket's history and the audit log in the
 caller's transaction, and refuses (bot/errors.py) what the state table or the role does not allow:
 NotPermitted (403) for the role or department, Conflict (409) for the state or the values given."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,13 +43,14 @@ Options = Callable[[Session, Ticket], List[Tuple[str, str]]]
 class Field:
     """A value an action takes, from a console form or a JSON body: free text, or a choice among
     `options` (value, label) — several when `multiple` — with `selected` chosen beforehand."""
+
     name: str
     label: str
     required: bool = False
     options: Optional[Options] = None
     multiple: bool = False
     selected: Optional[Callable[[Ticket], List[str]]] = None
-    prompt: str = ""                 # a first, empty choice ("居民的评价…")
+    prompt: str = ""  # a first, empty choice ("居民的评价…")
 
 
 Values = Dict[str, Any]
@@ -58,14 +60,14 @@ Apply = Callable[[Session, User, Ticket, "TicketAction", Values, str], None]
 @dataclass(frozen=True)
 class TicketAction:
     name: str
-    label: str                       # the console's button
+    label: str  # the console's button
     roles: FrozenSet[str]
-    target: Optional[str]            # the state it moves the ticket to; None: a line in the history only
+    target: Optional[str]  # the state it moves the ticket to; None: a line in the history only
     apply: Apply
     fields: Tuple[Field, ...] = ()
     # Shown only when it can be taken now (besides the state table); e.g. a survey awaits a verdict.
     when: Optional[Callable[[Session, Ticket], bool]] = None
-    history_label: str = ""          # how a history line of an action without a target begins
+    history_label: str = ""  # how a history line of an action without a target begins
 
     def available(self, session: Session, ticket: Ticket) -> bool:
         if self.target is not None and self.target not in states.TRANSITIONS.get(ticket.status, frozenset()):
@@ -74,6 +76,7 @@ class TicketAction:
 
 
 # ---------------------------------------------------------------- what the actions do
+
 
 def _actor(user: User) -> str:
     return f"{user.role}:{user.username}"
@@ -86,8 +89,9 @@ def _text(values: Values, name: str, what: str, limit: int = limits.NOTE) -> str
     return text
 
 
-def _move(session: Session, user: User, ticket: Ticket, action: TicketAction, note: str, addr: str,
-          **detail: Any) -> None:
+def _move(
+    session: Session, user: User, ticket: Ticket, action: TicketAction, note: str, addr: str, **detail: Any
+) -> None:
     """Through the state table to the action's target; the resident is told where the table says so."""
     assert action.target is not None
     transition(session, ticket, action.target, actor=_actor(user), note=note)
@@ -97,8 +101,9 @@ def _move(session: Session, user: User, ticket: Ticket, action: TicketAction, no
     audit.record(session, user.username, action.name, ticket.id, addr, to=action.target, note=note, **detail)
 
 
-def _move_with_note(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values,
-                    addr: str) -> None:
+def _move_with_note(
+    session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values, addr: str
+) -> None:
     """The note given; without one, the action's name — unless the state table wants a reason."""
     needs_reason = action.target in states.NEEDS_NOTE
     _move(session, user, ticket, action, _text(values, "note", "说明") or ("" if needs_reason else action.label), addr)
@@ -108,8 +113,9 @@ def _dispatch(session: Session, user: User, ticket: Ticket, action: TicketAction
     """To a lead department (主办) with assisting ones (协办); also a re-dispatch after a return."""
     lead = str(values.get("lead") or "")
     raw = values.get("assisting") or []
-    assisting = sorted({str(a) for a in ([raw] if isinstance(raw, str) else raw if isinstance(raw, list) else [])}
-                       - {lead})
+    assisting = sorted(
+        {str(a) for a in ([raw] if isinstance(raw, str) else raw if isinstance(raw, list) else [])} - {lead}
+    )
     if any(session.get(Department, d) is None for d in [lead, *assisting]):
         raise Conflict("没有这个部门")
     note = _text(values, "note", "说明")
@@ -143,15 +149,25 @@ def _remark(session: Session, user: User, ticket: Ticket, action: TicketAction, 
     if not text:
         raise Conflict(f"{action.history_label}不能为空")
     kind = outbox.REPLY if action.name == outbox.REPLY else "note"
-    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"{action.history_label}：{text}", kind=kind))
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=utcnow(),
+            actor=_actor(user),
+            from_status=ticket.status,
+            to_status=ticket.status,
+            note=f"{action.history_label}：{text}",
+            kind=kind,
+        )
+    )
     if kind == outbox.REPLY:
         outbox.enqueue(session, ticket, outbox.REPLY, text)
     audit.record(session, user.username, action.name, ticket.id, addr, note=text)
 
 
-def _recategorize(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values,
-                  addr: str) -> None:
+def _recategorize(
+    session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values, addr: str
+) -> None:
     """The right category; the correction is kept (audit log) as a training example."""
     category = str(values.get("category") or "")
     if category not in load_taxonomy().categories:
@@ -160,14 +176,30 @@ def _recategorize(session: Session, user: User, ticket: Ticket, action: TicketAc
     if previous == category:
         return
     ticket.category_id = category
-    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, note=f"类别更正：{previous} → {category}", kind="note"))
-    audit.record(session, user.username, action.name, ticket.id, addr, previous=previous, category=category,
-                 text=ticket.description)
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=utcnow(),
+            actor=_actor(user),
+            from_status=ticket.status,
+            to_status=ticket.status,
+            note=f"类别更正：{previous} → {category}",
+            kind="note",
+        )
+    )
+    audit.record(
+        session,
+        user.username,
+        action.name,
+        ticket.id,
+        addr,
+        previous=previous,
+        category=category,
+        text=ticket.description,
+    )
 
 
-def _follow_up(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values,
-               addr: str) -> None:
+def _follow_up(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values, addr: str) -> None:
     """A phone follow-up (电话回访): the resident's verdict as told to staff, with the chat survey's effect."""
     level = str(values.get("rating") or "")
     if not level.isdigit() or int(level) not in LEVELS:
@@ -177,8 +209,7 @@ def _follow_up(session: Session, user: User, ticket: Ticket, action: TicketActio
     audit.record(session, user.username, action.name, ticket.id, addr, rating=int(level), note=comment)
 
 
-def _hand_over(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values,
-               addr: str) -> None:
+def _hand_over(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values, addr: str) -> None:
     """The lead department hands the ticket to one of its assisting departments (转交协办), which
     leads from now on; the former lead assists."""
     if user.role == "department" and user.department_id != ticket.lead_department_id:
@@ -192,9 +223,17 @@ def _hand_over(session: Session, user: User, ticket: Ticket, action: TicketActio
     session.query(TicketAssist).filter(TicketAssist.ticket_id == ticket.id, TicketAssist.department_id == to).delete()
     session.add(TicketAssist(ticket_id=ticket.id, department_id=former))
     names = {d: session.get(Department, d).name for d in (former, to)}
-    session.add(TicketEvent(ticket_id=ticket.id, at=utcnow(), actor=_actor(user), from_status=ticket.status,
-                            to_status=ticket.status, kind="note",
-                            note=f"转交协办：{names[former]} → {names[to]}" + (f"（{reason}）" if reason else "")))
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=utcnow(),
+            actor=_actor(user),
+            from_status=ticket.status,
+            to_status=ticket.status,
+            kind="note",
+            note=f"转交协办：{names[former]} → {names[to]}" + (f"（{reason}）" if reason else ""),
+        )
+    )
     audit.record(session, user.username, action.name, ticket.id, addr, previous=former, lead=to, note=reason)
     session.expire(ticket, ["assisting"])
 
@@ -227,35 +266,106 @@ NOTE = "note"
 
 # ---------------------------------------------------------------- the table (in the console's order)
 
-ACTIONS: Dict[str, TicketAction] = {a.name: a for a in (
-    TicketAction("dispatch", "派单", STAFF, states.DISPATCHED, _dispatch, fields=(
-        Field("lead", "主办", required=True, options=_departments, selected=lambda t: [t.lead_department_id]),
-        Field("assisting", "协办", options=_departments, multiple=True, selected=lambda t: [d.id for d in t.assisting]),
-        Field(NOTE, "派单说明（选填，仅工作人员可见）"))),
-    TicketAction("start", "开始办理", WORKERS, states.IN_PROGRESS, _move_with_note),
-    TicketAction("resolve", "办结", WORKERS, states.RESOLVED, _resolve, fields=(
-        Field(NOTE, "办理结果（必填，将告知居民）", required=True),)),
-    TicketAction("return", "退单", WORKERS, states.RETURNED, _move_with_note, fields=(
-        Field(NOTE, "退单理由（必填，仅工作人员可见）", required=True),)),
-    TicketAction("hand_over", "转交协办", frozenset({"department", "dispatcher", "admin"}), None, _hand_over,
-                 when=_has_assisting, fields=(Field("to", "转交给", required=True, options=_assisting),
-                                              Field(NOTE, "转交说明（选填）"))),
-    TicketAction("merge", "并单", STAFF, states.DUPLICATE, _merge, fields=(
-        Field("into", "并入工单编号", required=True),)),
-    TicketAction("reject", "不予受理", STAFF, states.REJECTED, _move_with_note, fields=(
-        Field(NOTE, "不予受理理由（必填，将告知居民）", required=True),)),
-    TicketAction("recategorize", "更正类别", STAFF, None, _recategorize, fields=(
-        Field("category", "类别", required=True, options=_categories, selected=lambda t: [t.category_id]),)),
-    TicketAction("reply", "答复居民", WORKERS, None, _remark, history_label="答复", fields=(
-        Field(NOTE, "答复居民（发送到居民的对话）", required=True),)),
-    # A department does not record how residents rated its own work: the phone follow-up (电话回访)
-    # is for the dispatching side and the supervisors.
-    TicketAction("follow_up", "记录回访结果", frozenset({"dispatcher", "supervisor", "admin"}), None, _follow_up,
-                 when=_survey_awaits, fields=(Field("rating", "电话回访", required=True, options=_levels,
-                                                    prompt="居民的评价…"), Field(NOTE, "居民的意见（选填）"))),
-    TicketAction("note", "添加备注", frozenset({"department", "dispatcher", "supervisor", "admin"}), None, _remark,
-                 history_label="内部备注", fields=(Field(NOTE, "内部备注（居民看不到）", required=True),)),
-)}
+ACTIONS: Dict[str, TicketAction] = {
+    a.name: a
+    for a in (
+        TicketAction(
+            "dispatch",
+            "派单",
+            STAFF,
+            states.DISPATCHED,
+            _dispatch,
+            fields=(
+                Field("lead", "主办", required=True, options=_departments, selected=lambda t: [t.lead_department_id]),
+                Field(
+                    "assisting",
+                    "协办",
+                    options=_departments,
+                    multiple=True,
+                    selected=lambda t: [d.id for d in t.assisting],
+                ),
+                Field(NOTE, "派单说明（选填，仅工作人员可见）"),
+            ),
+        ),
+        TicketAction("start", "开始办理", WORKERS, states.IN_PROGRESS, _move_with_note),
+        TicketAction(
+            "resolve",
+            "办结",
+            WORKERS,
+            states.RESOLVED,
+            _resolve,
+            fields=(Field(NOTE, "办理结果（必填，将告知居民）", required=True),),
+        ),
+        TicketAction(
+            "return",
+            "退单",
+            WORKERS,
+            states.RETURNED,
+            _move_with_note,
+            fields=(Field(NOTE, "退单理由（必填，仅工作人员可见）", required=True),),
+        ),
+        TicketAction(
+            "hand_over",
+            "转交协办",
+            frozenset({"department", "dispatcher", "admin"}),
+            None,
+            _hand_over,
+            when=_has_assisting,
+            fields=(Field("to", "转交给", required=True, options=_assisting), Field(NOTE, "转交说明（选填）")),
+        ),
+        TicketAction(
+            "merge", "并单", STAFF, states.DUPLICATE, _merge, fields=(Field("into", "并入工单编号", required=True),)
+        ),
+        TicketAction(
+            "reject",
+            "不予受理",
+            STAFF,
+            states.REJECTED,
+            _move_with_note,
+            fields=(Field(NOTE, "不予受理理由（必填，将告知居民）", required=True),),
+        ),
+        TicketAction(
+            "recategorize",
+            "更正类别",
+            STAFF,
+            None,
+            _recategorize,
+            fields=(Field("category", "类别", required=True, options=_categories, selected=lambda t: [t.category_id]),),
+        ),
+        TicketAction(
+            "reply",
+            "答复居民",
+            WORKERS,
+            None,
+            _remark,
+            history_label="答复",
+            fields=(Field(NOTE, "答复居民（发送到居民的对话）", required=True),),
+        ),
+        # A department does not record how residents rated its own work: the phone follow-up (电话回访)
+        # is for the dispatching side and the supervisors.
+        TicketAction(
+            "follow_up",
+            "记录回访结果",
+            frozenset({"dispatcher", "supervisor", "admin"}),
+            None,
+            _follow_up,
+            when=_survey_awaits,
+            fields=(
+                Field("rating", "电话回访", required=True, options=_levels, prompt="居民的评价…"),
+                Field(NOTE, "居民的意见（选填）"),
+            ),
+        ),
+        TicketAction(
+            "note",
+            "添加备注",
+            frozenset({"department", "dispatcher", "supervisor", "admin"}),
+            None,
+            _remark,
+            history_label="内部备注",
+            fields=(Field(NOTE, "内部备注（居民看不到）", required=True),),
+        ),
+    )
+}
 ACTION_NAMES: Tuple[str, ...] = tuple(ACTIONS)
 
 
@@ -285,8 +395,16 @@ def all_fields() -> List[Field]:
 
 # ---------------------------------------------------------------- the same, called by name from code
 
-def dispatch(session: Session, user: User, ticket: Ticket, lead: str, assisting: Iterable[str] = (),
-             note: str = "", addr: str = "") -> None:
+
+def dispatch(
+    session: Session,
+    user: User,
+    ticket: Ticket,
+    lead: str,
+    assisting: Iterable[str] = (),
+    note: str = "",
+    addr: str = "",
+) -> None:
     perform(session, user, ticket, "dispatch", {"lead": lead, "assisting": list(assisting), "note": note}, addr)
 
 

@@ -1,4 +1,5 @@
 """Engines and sessions from MINSHENG_DATABASE_URL (default: a SQLite file under var/)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def get_engine(url: Optional[str] = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, future=True, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -49,9 +50,11 @@ def _factory(url: Optional[str]) -> sessionmaker:
 async def in_thread(work: Callable[[Session], T], url: Optional[str] = None) -> T:
     """`work(session)` in one transaction (as session_scope), in a worker thread: an async server
     never waits on the database in its event loop."""
+
     def run() -> T:
         with session_scope(url) as session:
             return work(session)
+
     return await asyncio.to_thread(run)
 
 

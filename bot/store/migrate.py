@@ -1,4 +1,5 @@
 """Brings a database to the current schema and loads the taxonomy into it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Ticket numbers like MS-20261125-0007: a prefix, the local date and a sequence per day."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """The outbox of messages for residents. A message is written in the transaction of the change it
 tells of; the deliverer claims it, pushes it, and marks it. A claim expires, so a deliverer that
 died mid-way is taken over; the action that shows the message skips one the resident already got."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ from bot.store.schema import Notification, Ticket, TicketEvent, utcnow
 
 PENDING = "pending"
 SENDING = "sending"
-WAITING = "waiting"      # the channel cannot push: shown at the resident's next message
+WAITING = "waiting"  # the channel cannot push: shown at the resident's next message
 DELIVERED = "delivered"
 UNDELIVERED = (PENDING, SENDING, WAITING)
 
@@ -25,8 +26,7 @@ REPLY = "reply"
 SURVEY_REMINDER = "survey_reminder"
 # What each kind of message is called on the ticket page: a change of state the state table says
 # the resident is told of (bot/store/states.py TOLD), a staff reply, a survey reminder.
-KIND_LABELS = {**{state: told.label for state, told in states.TOLD.items()}, REPLY: "答复",
-               SURVEY_REMINDER: "评价提醒"}
+KIND_LABELS = {**{state: told.label for state, told in states.TOLD.items()}, REPLY: "答复", SURVEY_REMINDER: "评价提醒"}
 
 
 def resident_line(event: TicketEvent) -> Optional[str]:
@@ -49,6 +49,7 @@ def last_seen_by_resident(ticket: Ticket) -> Optional[Tuple[TicketEvent, str]]:
             return event, line
     return None
 
+
 MAX_PUSH_ATTEMPTS = 6
 CLAIM_SECONDS = 60
 
@@ -58,33 +59,49 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def enqueue(session: Session, ticket: Ticket, kind: str, note: Optional[str] = None,
-            now: Optional[dt.datetime] = None) -> Optional[Notification]:
+def enqueue(
+    session: Session, ticket: Ticket, kind: str, note: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> Optional[Notification]:
     """A message about `ticket` for the conversation it came from (none for tickets filed by staff)."""
     if not ticket.conversation_id:
         return None
     now = now or utcnow()
-    message = Notification(ticket_id=ticket.id, conversation_id=ticket.conversation_id, kind=kind, note=note,
-                           status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+    message = Notification(
+        ticket_id=ticket.id,
+        conversation_id=ticket.conversation_id,
+        kind=kind,
+        note=note,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(message)
     session.flush()
     return message
 
 
-def claim_due(session: Session, holder_seconds: int = CLAIM_SECONDS, limit: int = 20,
-              now: Optional[dt.datetime] = None) -> List[Notification]:
+def claim_due(
+    session: Session, holder_seconds: int = CLAIM_SECONDS, limit: int = 20, now: Optional[dt.datetime] = None
+) -> List[Notification]:
     """Claims messages due for a push (and ones whose claim ran out), committed by the caller
     before anything is sent."""
     now = now or utcnow()
-    due = or_(and_(Notification.status == PENDING, Notification.next_attempt_at <= now),
-              and_(Notification.status == SENDING, Notification.claimed_until < now))
+    due = or_(
+        and_(Notification.status == PENDING, Notification.next_attempt_at <= now),
+        and_(Notification.status == SENDING, Notification.claimed_until < now),
+    )
     ids = list(session.execute(select(Notification.id).where(due).order_by(Notification.id).limit(limit)).scalars())
     claimed = []
     for message_id in ids:
         result = session.execute(
-            update(Notification).where(Notification.id == message_id, due)
-            .values(status=SENDING, claimed_until=now + dt.timedelta(seconds=holder_seconds),
-                    attempts=Notification.attempts + 1)
+            update(Notification)
+            .where(Notification.id == message_id, due)
+            .values(
+                status=SENDING,
+                claimed_until=now + dt.timedelta(seconds=holder_seconds),
+                attempts=Notification.attempts + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
@@ -96,7 +113,8 @@ def claim_due(session: Session, holder_seconds: int = CLAIM_SECONDS, limit: int 
 def mark_delivered(session: Session, message_id: int, via: str, now: Optional[dt.datetime] = None) -> bool:
     """True if this call delivered it; False if it had been delivered already."""
     result = session.execute(
-        update(Notification).where(Notification.id == message_id, Notification.status != DELIVERED)
+        update(Notification)
+        .where(Notification.id == message_id, Notification.status != DELIVERED)
         .values(status=DELIVERED, delivered_at=now or utcnow(), delivered_via=via, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -123,20 +141,26 @@ def push_failed(session: Session, message_id: int, error: str, now: Optional[dt.
 
 def wait_for_next_message(session: Session, message_id: int, reason: str) -> None:
     session.execute(
-        update(Notification).where(Notification.id == message_id, Notification.status != DELIVERED)
+        update(Notification)
+        .where(Notification.id == message_id, Notification.status != DELIVERED)
         .values(status=WAITING, claimed_until=None, last_error=reason[:500])
         .execution_options(synchronize_session=False)
     )
 
 
 def undelivered_of(session: Session, conversation_id: str) -> List[Notification]:
-    return list(session.execute(
-        select(Notification).where(Notification.conversation_id == conversation_id,
-                                   Notification.status.in_(UNDELIVERED)).order_by(Notification.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Notification)
+            .where(Notification.conversation_id == conversation_id, Notification.status.in_(UNDELIVERED))
+            .order_by(Notification.id)
+        ).scalars()
+    )
 
 
 def of_ticket(session: Session, ticket_id: int) -> List[Notification]:
-    return list(session.execute(
-        select(Notification).where(Notification.ticket_id == ticket_id).order_by(Notification.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Notification).where(Notification.ticket_id == ticket_id).order_by(Notification.id)
+        ).scalars()
+    )

@@ -1,4 +1,5 @@
 """The scheduled overdue check: an open ticket past its deadline gets one line in its history."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,6 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store import states
 from bot.store.schema import Ticket, TicketEvent, utcnow
 from bot.store.workdays import local_today
 
@@ -16,14 +16,28 @@ def note_overdue(session: Session, now: Optional[dt.datetime] = None) -> int:
     """Writes into the history, once, that an open ticket has passed its deadline."""
     now = now or utcnow()
     today = local_today(now)
-    due = session.execute(
-        select(Ticket).where(Ticket.is_overdue(today),
-                             Ticket.overdue_noted_at.is_(None)).limit(500).with_for_update(of=Ticket)
-    ).scalars().all()
+    due = (
+        session.execute(
+            select(Ticket)
+            .where(Ticket.is_overdue(today), Ticket.overdue_noted_at.is_(None))
+            .limit(500)
+            .with_for_update(of=Ticket)
+        )
+        .scalars()
+        .all()
+    )
     for ticket in due:
         ticket.overdue_noted_at = now
-        session.add(TicketEvent(ticket_id=ticket.id, at=now, actor="system", from_status=ticket.status,
-                                to_status=ticket.status, note=f"已超过办理时限（{ticket.deadline.isoformat()}）",
-                                kind="note"))
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                actor="system",
+                from_status=ticket.status,
+                to_status=ticket.status,
+                note=f"已超过办理时限（{ticket.deadline.isoformat()}）",
+                kind="note",
+            )
+        )
     session.flush()
     return len(due)

@@ -1,5 +1,6 @@
 """What the store forgets: failed logins, phone-digit checks and ended staff sessions (names,
 addresses, ticket numbers) are needed only while they are counted; after KEEP they are deleted."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,10 @@ KEEP = dt.timedelta(days=30)
 def forget_old_attempts(session: Session, now: Optional[dt.datetime] = None) -> int:
     cutoff = (now or utcnow()) - KEEP
     forgotten = 0
-    for statement in (delete(LoginFailure).where(LoginFailure.at < cutoff),
-                      delete(StatusCheck).where(StatusCheck.at < cutoff),
-                      delete(StaffSession).where(StaffSession.expires_at < cutoff)):
+    for statement in (
+        delete(LoginFailure).where(LoginFailure.at < cutoff),
+        delete(StatusCheck).where(StatusCheck.at < cutoff),
+        delete(StaffSession).where(StaffSession.expires_at < cutoff),
+    ):
         forgotten += session.execute(statement.execution_options(synchronize_session=False)).rowcount
     return forgotten

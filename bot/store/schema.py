@@ -1,13 +1,23 @@
 """Tables of the ticket store. Times are naive UTC; deadlines are local calendar dates."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
 )
-from sqlalchemy import and_
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import declarative_base, relationship, validates
 
@@ -166,8 +176,10 @@ class LoginFailure(Base):
     username = Column(String(80), nullable=False)
     remote_addr = Column(String(64))
     at = Column(DateTime, nullable=False, default=utcnow)
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
-                      Index("ix_login_failures_addr_at", "remote_addr", "at"))
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_addr_at", "remote_addr", "at"),
+    )
 
 
 class StaffSession(Base):
@@ -196,8 +208,10 @@ class StatusCheck(Base):
     conversation_id = Column(String(200))
     at = Column(DateTime, nullable=False, default=utcnow)
     succeeded = Column(Boolean, nullable=False)
-    __table_args__ = (Index("ix_status_checks_number_at", "ticket_number", "at"),
-                      Index("ix_status_checks_source_at", "source", "at"))
+    __table_args__ = (
+        Index("ix_status_checks_number_at", "ticket_number", "at"),
+        Index("ix_status_checks_source_at", "source", "at"),
+    )
 
 
 class AuditEntry(Base):

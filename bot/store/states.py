@@ -1,4 +1,5 @@
 """The ticket state table (see DESIGN.md "Ticket life"). Every change goes through `check`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Told:
     """How the resident hears that their ticket entered a state: the label of that message on the
     ticket page, and whether the change's note (what was done, why not, into which ticket) is
     written for them. States not listed here (returned: between departments) are not told."""
+
     label: str
     note: bool = False
 

@@ -1,6 +1,7 @@
 """Satisfaction surveys: opened when a ticket is resolved, answered in the chat or by a phone
 follow-up (电话回访), reminded once after 3 days, closed as not rated 3 days after that. The two
 lowest levels reopen the ticket for the same department and flag it for the supervisor."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,17 +36,22 @@ class SurveyClosed(Conflict):
 
 
 def open_survey(session: Session, ticket: Ticket, now: Optional[dt.datetime] = None) -> Survey:
-    survey = Survey(ticket_id=ticket.id, department_id=ticket.lead_department_id, status=ASKED,
-                    created_at=now or utcnow())
+    survey = Survey(
+        ticket_id=ticket.id, department_id=ticket.lead_department_id, status=ASKED, created_at=now or utcnow()
+    )
     session.add(survey)
     session.flush()
     return survey
 
 
 def open_survey_of(session: Session, ticket_id: int) -> Optional[Survey]:
-    return session.execute(
-        select(Survey).where(Survey.ticket_id == ticket_id, Survey.status.in_(OPEN)).order_by(Survey.id.desc())
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Survey).where(Survey.ticket_id == ticket_id, Survey.status.in_(OPEN)).order_by(Survey.id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def awaiting_verdict(session: Session, ticket: Ticket) -> Optional[Survey]:
@@ -57,8 +63,9 @@ def of_ticket(session: Session, ticket_id: int) -> List[Survey]:
     return list(session.execute(select(Survey).where(Survey.ticket_id == ticket_id).order_by(Survey.id)).scalars())
 
 
-def record(session: Session, ticket: Ticket, rating: Rating, source: str, actor: str,
-           now: Optional[dt.datetime] = None) -> Survey:
+def record(
+    session: Session, ticket: Ticket, rating: Rating, source: str, actor: str, now: Optional[dt.datetime] = None
+) -> Survey:
     """The resident's verdict: closes the ticket, or reopens it (same department, flagged)."""
     now = now or utcnow()
     survey = awaiting_verdict(session, ticket)
@@ -70,7 +77,9 @@ def record(session: Session, ticket: Ticket, rating: Rating, source: str, actor:
     survey.source = source
     survey.recorded_by = actor
     survey.closed_at = now
-    note = f"{SOURCE_LABELS.get(source, source)}：{rating.label}" + (f"；意见：{rating.comment}" if rating.comment else "")
+    note = f"{SOURCE_LABELS.get(source, source)}：{rating.label}" + (
+        f"；意见：{rating.comment}" if rating.comment else ""
+    )
     if rating.reopens:
         transition(session, ticket, states.REOPENED, actor=actor, note=note + "。按居民意见重新办理", now=now)
         ticket.flagged = True
@@ -85,9 +94,13 @@ def record(session: Session, ticket: Ticket, rating: Rating, source: str, actor:
 def send_due_reminders(session: Session, now: Optional[dt.datetime] = None) -> int:
     """One reminder for each survey unanswered for 3 days."""
     now = now or utcnow()
-    due = session.execute(
-        select(Survey).where(Survey.status == ASKED, Survey.created_at <= now - REMIND_AFTER).with_for_update()
-    ).scalars().all()
+    due = (
+        session.execute(
+            select(Survey).where(Survey.status == ASKED, Survey.created_at <= now - REMIND_AFTER).with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     for survey in due:
         survey.status = REMINDED
         survey.reminded_at = now
@@ -99,10 +112,15 @@ def send_due_reminders(session: Session, now: Optional[dt.datetime] = None) -> i
 def close_unrated(session: Session, now: Optional[dt.datetime] = None) -> int:
     """Closes, as not rated, each ticket whose survey went unanswered 3 days after the reminder."""
     now = now or utcnow()
-    due = session.execute(
-        select(Survey).where(Survey.status == REMINDED, Survey.reminded_at <= now - CLOSE_AFTER_REMINDER)
-        .with_for_update()
-    ).scalars().all()
+    due = (
+        session.execute(
+            select(Survey)
+            .where(Survey.status == REMINDED, Survey.reminded_at <= now - CLOSE_AFTER_REMINDER)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     for survey in due:
         survey.status = NOT_RATED
         survey.closed_at = now
@@ -110,4 +128,3 @@ def close_unrated(session: Session, now: Optional[dt.datetime] = None) -> int:
             transition(session, survey.ticket, states.CLOSED, actor="system", note="居民未评价，自动关闭", now=now)
     session.flush()
     return len(due)
-

@@ -1,4 +1,5 @@
 """Loads the shipped (or a district's) taxonomy into the departments and categories tables."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,8 @@ def sync_taxonomy(session: Session, taxonomy: Taxonomy) -> None:
     for cat in taxonomy.categories.values():
         row = session.get(Category, cat.id)
         if row is None:
-            session.add(Category(id=cat.id, name=cat.name, department_id=cat.department_id,
-                                 deadline_days=cat.deadline_days))
+            session.add(
+                Category(id=cat.id, name=cat.name, department_id=cat.department_id, deadline_days=cat.deadline_days)
+            )
         else:
             row.name, row.department_id, row.deadline_days = cat.name, cat.department_id, cat.deadline_days

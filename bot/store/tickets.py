@@ -1,4 +1,5 @@
 """Creating, finding and changing tickets. Every change is written to the ticket's history."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,8 +70,10 @@ def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
     _check_length("detail", "补充说明", report.detail, limits.DETAIL)
     if report.urgency not in taxonomy.urgency_names:
         raise InvalidReport("urgency", "紧急程度不对")
-    for field, confidence in (("category_confidence", report.category_confidence),
-                              ("urgency_confidence", report.urgency_confidence)):
+    for field, confidence in (
+        ("category_confidence", report.category_confidence),
+        ("urgency_confidence", report.urgency_confidence),
+    ):
         if confidence is not None and not 0.0 <= confidence <= 1.0:
             raise InvalidReport(field, "置信度应在 0 到 1 之间")
     if report.phone is not None:
@@ -86,8 +89,9 @@ def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
     _check_length("actor", "登记人", report.actor, 200)
 
 
-def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
-                  now: Optional[dt.datetime] = None) -> tuple[Ticket, bool]:
+def create_ticket(
+    session: Session, report: NewReport, taxonomy: Taxonomy, now: Optional[dt.datetime] = None
+) -> tuple[Ticket, bool]:
     """Create the ticket of a confirmed report, or return the one already created for the same
     submission key. Returns (ticket, created). Raises InvalidReport for values the store refuses."""
     check_report(report, taxonomy)
@@ -123,8 +127,17 @@ def create_ticket(session: Session, report: NewReport, taxonomy: Taxonomy,
         with session.begin_nested():
             session.add(ticket)
             session.flush()
-            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=report.actor, from_status=None,
-                                    to_status=states.SUBMITTED, note="收到反映", kind="status"))
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=now,
+                    actor=report.actor,
+                    from_status=None,
+                    to_status=states.SUBMITTED,
+                    note="收到反映",
+                    kind="status",
+                )
+            )
             session.flush()
     except IntegrityError:
         # The same submission was committed by a concurrent retry in the meantime.
@@ -152,19 +165,29 @@ def find_by_number(session: Session, number: str) -> Optional[Ticket]:
 def tickets_of_conversation(session: Session, conversation_id: str, limit: int = 10) -> List[Ticket]:
     return list(
         session.execute(
-            select(Ticket).where(Ticket.conversation_id == conversation_id)
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+            select(Ticket)
+            .where(Ticket.conversation_id == conversation_id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
         ).scalars()
     )
 
 
-def transition(session: Session, ticket: Ticket, target: str, actor: str, note: str = "",
-               now: Optional[dt.datetime] = None) -> TicketEvent:
+def transition(
+    session: Session, ticket: Ticket, target: str, actor: str, note: str = "", now: Optional[dt.datetime] = None
+) -> TicketEvent:
     """Move a ticket to another state, refusing what the state table does not allow."""
     states.check(ticket.status, target, note)
     now = now or utcnow()
-    entry = TicketEvent(ticket_id=ticket.id, at=now, actor=actor, from_status=ticket.status,
-                        to_status=target, note=note or None, kind="status")
+    entry = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor=actor,
+        from_status=ticket.status,
+        to_status=target,
+        note=note or None,
+        kind="status",
+    )
     ticket.status = target
     ticket.updated_at = now
     session.add(entry)

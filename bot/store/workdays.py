@@ -1,4 +1,5 @@
 """Deadlines in working days (Monday to Friday; a district may list its holidays)."""
+
 from __future__ import annotations
 
 import datetime as dt

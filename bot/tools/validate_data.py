@@ -2,6 +2,7 @@
 rule" for a response that an action or a form really uses, and "intent not in the NLU data" for an
 intent that only machines send (the deliverer's EXTERNAL_ intents, the channels' payloads) —
 Rasa cannot see either."""
+
 from __future__ import annotations
 
 import re
@@ -43,9 +44,21 @@ def intents_sent_by_machines() -> set:
 def main() -> int:
     env = child_environment(PYTHONWARNINGS="default", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("rasa")), "data", "validate", "--data", "bot/data",
-         "--config", "config.yml", "--domain", "domain.yml"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        [
+            str(Path(sys.executable).with_name("rasa")),
+            "data",
+            "validate",
+            "--data",
+            "bot/data",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     output = result.stdout + result.stderr
     allowed = responses_used_outside_stories()

@@ -2,6 +2,7 @@
 (`minsheng staff add-token NAME`) and an OpenAPI document at /api/v1/openapi.json generated from the
 same models. HTTP only: the database in worker threads, errors answered by the app as
 {"error": "…"} with their status."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -23,7 +24,7 @@ def authenticated(handler):
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise Unauthorized("需要 Authorization: Bearer <token>")
-        token = header[len("Bearer "):].strip()
+        token = header[len("Bearer ") :].strip()
 
         def find(session):
             user = accounts.user_of_token(session, token)
@@ -62,8 +63,13 @@ async def list_tickets(request: web.Request):
 
     def page(session):
         found = search(session, user, wanted)
-        return serializers.TicketPage(total=found.total, page=found.page, pages=found.pages, page_size=PAGE_SIZE,
-                                      tickets=[serializers.summary(t, user, today) for t in found.tickets])
+        return serializers.TicketPage(
+            total=found.total,
+            page=found.page,
+            pages=found.pages,
+            page_size=PAGE_SIZE,
+            tickets=[serializers.summary(t, user, today) for t in found.tickets],
+        )
 
     return web.json_response((await db(request, page)).as_json())
 

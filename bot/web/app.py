@@ -1,6 +1,7 @@
 """Builds the web application from the settings: the chat page, the staff console, the JSON API,
 health; one Rasa client and (optionally) the scheduler living as long as the app; every error of
 bot/errors.py answered in one place; security headers on every answer."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ logger = logging.getLogger(__name__)
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict:
     settings = settings_of(request)
-    return {"rasa_url": settings.rasa_public_url, "socket_path": settings.rasa_socket_path,
-            "rasa_port": settings.ports.rasa}
+    return {
+        "rasa_url": settings.rasa_public_url,
+        "socket_path": settings.rasa_socket_path,
+        "rasa_port": settings.ports.rasa,
+    }
 
 
 def _database_answers(url: str) -> None:
@@ -67,8 +71,9 @@ async def security_headers(request: web.Request, handler):
         raise
     except Exception:
         logger.exception("%s %s failed", request.method, request.path)
-        response = web.Response(status=500, text="服务器出错了，请稍后再试。", content_type="text/plain",
-                                charset="utf-8")
+        response = web.Response(
+            status=500, text="服务器出错了，请稍后再试。", content_type="text/plain", charset="utf-8"
+        )
     staff_security.harden(request, response)
     return response
 

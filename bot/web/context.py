@@ -1,5 +1,6 @@
 """What a request handler gets from the web app: its settings, its one Rasa client, and the
 database — always in a worker thread, never in the event loop."""
+
 from __future__ import annotations
 
 from typing import Callable, TypeVar

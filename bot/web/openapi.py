@@ -2,6 +2,7 @@
 same definitions the API answers with: the ticket's models (bot/staff/serializers.py), the queue's
 filters (bot/staff/queue.py), the action table (bot/staff/workflow.py) and the error hierarchy
 (bot/errors.py)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence, Type
@@ -53,59 +54,93 @@ def _nullable(schemas: Dict[str, Any], models: Sequence[Type[BaseModel]]) -> Non
 
 
 def document() -> Dict[str, Any]:
-    models: List[Type[BaseModel]] = [serializers.TicketSummary, serializers.TicketDetail, serializers.TicketPage, serializers.FilingBody,
-              serializers.Error, serializers.HistoryLine]
+    models: List[Type[BaseModel]] = [
+        serializers.TicketSummary,
+        serializers.TicketDetail,
+        serializers.TicketPage,
+        serializers.FilingBody,
+        serializers.Error,
+        serializers.HistoryLine,
+    ]
     schemas = pydantic_schema(models, ref_prefix=REF)["definitions"]
     _nullable(schemas, models)
     schemas["TicketSummary"]["properties"]["status"]["enum"] = list(LABELS)
     filters: List[Dict[str, Any]] = [
         {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
-        for name, kind, text in PARAMETERS]
+        for name, kind, text in PARAMETERS
+    ]
     number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
     actions = {name: f"{action.label}" for name, action in workflow.ACTIONS.items()}
     unauthorized = _error(errors.Unauthorized, "no or bad token")
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Minsheng staff API", "version": "1",
-                 "description": "Tickets as the staff console sees them. Every call acts as the token's user, with that "
-                                "user's role and department; other departments' tickets answer 404. Errors are "
-                                "{\"error\": \"…\"} in Chinese."},
+        "info": {
+            "title": "Minsheng staff API",
+            "version": "1",
+            "description": "Tickets as the staff console sees them. Every call acts as the token's user, with that "
+            "user's role and department; other departments' tickets answer 404. Errors are "
+            '{"error": "…"} in Chinese.',
+        },
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
         "security": [{"bearer": []}],
         "paths": {
             "/api/v1/tickets": {
                 "post": {
                     "summary": "File a report on a resident's behalf (classified by the chat's model unless a "
-                               "category is given)",
-                    "requestBody": {"required": True,
-                                    "content": {"application/json": {"schema": _ref(serializers.FilingBody)}}},
-                    "responses": {"201": _json(serializers.TicketDetail, "the new ticket"), **unauthorized,
-                                  **_error(errors.NotPermitted, "the role may not file"),
-                                  **_error(errors.InvalidInput, "what is missing or wrong")},
+                    "category is given)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(serializers.FilingBody)}},
+                    },
+                    "responses": {
+                        "201": _json(serializers.TicketDetail, "the new ticket"),
+                        **unauthorized,
+                        **_error(errors.NotPermitted, "the role may not file"),
+                        **_error(errors.InvalidInput, "what is missing or wrong"),
+                    },
                 },
                 "get": {
-                    "summary": "The filtered queue", "parameters": filters,
+                    "summary": "The filtered queue",
+                    "parameters": filters,
                     "responses": {"200": _json(serializers.TicketPage, "a page of tickets"), **unauthorized},
                 },
             },
-            "/api/v1/tickets/{number}": {"get": {
-                "summary": "One ticket with its history", "parameters": [number],
-                "responses": {"200": _json(serializers.TicketDetail, "the ticket"), **unauthorized,
-                              **_error(errors.NotFound, "no such ticket, or not visible to this user")},
-            }},
-            "/api/v1/tickets/{number}/{action}": {"post": {
-                "summary": "Work a ticket, following the state table: " +
-                           "; ".join(f"{name} ({label})" for name, label in actions.items()),
-                "parameters": [number, {"name": "action", "in": "path", "required": True,
-                                        "schema": {"type": "string", "enum": list(actions)}}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _action_body()}}},
-                "responses": {"200": _json(serializers.TicketDetail, "the ticket after the action"), **unauthorized,
-                              "400": _json(serializers.Error, "body is not a JSON object"),
-                              **_error(errors.NotPermitted, "the role or department may not do this"),
-                              **_error(errors.NotFound, "no such ticket or action"),
-                              **_error(errors.Conflict, "not allowed in the ticket's state, or a reason is missing"),
-                              **_error(errors.InvalidInput, "a value that cannot be taken")},
-            }},
+            "/api/v1/tickets/{number}": {
+                "get": {
+                    "summary": "One ticket with its history",
+                    "parameters": [number],
+                    "responses": {
+                        "200": _json(serializers.TicketDetail, "the ticket"),
+                        **unauthorized,
+                        **_error(errors.NotFound, "no such ticket, or not visible to this user"),
+                    },
+                }
+            },
+            "/api/v1/tickets/{number}/{action}": {
+                "post": {
+                    "summary": "Work a ticket, following the state table: "
+                    + "; ".join(f"{name} ({label})" for name, label in actions.items()),
+                    "parameters": [
+                        number,
+                        {
+                            "name": "action",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": list(actions)},
+                        },
+                    ],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _action_body()}}},
+                    "responses": {
+                        "200": _json(serializers.TicketDetail, "the ticket after the action"),
+                        **unauthorized,
+                        "400": _json(serializers.Error, "body is not a JSON object"),
+                        **_error(errors.NotPermitted, "the role or department may not do this"),
+                        **_error(errors.NotFound, "no such ticket or action"),
+                        **_error(errors.Conflict, "not allowed in the ticket's state, or a reason is missing"),
+                        **_error(errors.InvalidInput, "a value that cannot be taken"),
+                    },
+                }
+            },
         },
     }
 

@@ -1,5 +1,6 @@
 """Photos residents attach to a report: checked to be real images of a sensible size, stored under
 var/uploads (readable by the product's user only)."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from bot.errors import NotAPhoto
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000   # a 40-megapixel phone photo; a "bomb" claims far more in a few bytes
+MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; a "bomb" claims far more in a few bytes
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 VAR_DIR_KEY = web.AppKey("var_dir", Path)
 

@@ -1,5 +1,6 @@
 """Starts a real action server, a real Rasa server (the model `make test` trained) and the web app,
 with tickets and trackers in PostgreSQL and Rasa's lock store in Redis."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ class Bot:
         self.base_url = base_url
 
     def say(self, sender: str, message: str, headers=None):
-        return json.loads(post_json(f"{self.base_url}/webhooks/rest/webhook", {"sender": sender, "message": message},
-                                     timeout=60, headers=headers))
+        return json.loads(
+            post_json(
+                f"{self.base_url}/webhooks/rest/webhook",
+                {"sender": sender, "message": message},
+                timeout=60,
+                headers=headers,
+            )
+        )
 
     def texts(self, sender: str, message: str, headers=None) -> str:
         return "\n".join(m.get("text", "") for m in self.say(sender, message, headers))
@@ -44,8 +51,9 @@ def stack(integration_postgres_url, trained_model, tmp_path_factory):
     os.environ["MINSHENG_DATABASE_URL"] = integration_postgres_url
     os.environ["MINSHENG_LOCK_STORE_URL"] = "redis://127.0.0.1:6379/15"
     upgrade(integration_postgres_url)
-    with Stack(var, integration_postgres_url, trained_model,
-               {"rasa": free_port(), "actions": free_port(), "web": free_port()}).running() as running:
+    with Stack(
+        var, integration_postgres_url, trained_model, {"rasa": free_port(), "actions": free_port(), "web": free_port()}
+    ).running() as running:
         yield running
 
 

@@ -1,6 +1,7 @@
 """Servers a fault test owns and may stop at will, without disturbing the machine's own: a private
 PostgreSQL cluster, a private Redis, and a TCP proxy in front of the action server that can lose
 the action server's answer after the work is done."""
+
 from __future__ import annotations
 
 import glob
@@ -37,18 +38,42 @@ class PrivatePostgres:
         account = pwd.getpwnam("postgres")
         os.chown(self.root, account.pw_uid, account.pw_gid)
         self.data = self.root / "data"
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8", "--locale=C.UTF-8")
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, *command: str) -> None:
-        subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command],
-                       check=True, capture_output=True, cwd=self.root)
+        subprocess.run(
+            ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command],
+            check=True,
+            capture_output=True,
+            cwd=self.root,
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
-                          "-l", str(self.root / "server.log"), "-w", "start")
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
+        )
         _wait_for_port(self.port)
 
     def stop(self) -> None:
@@ -69,8 +94,10 @@ class PrivateRedis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
         _wait_for_port(self.port)
 
     def stop(self) -> None:

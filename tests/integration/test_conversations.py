@@ -1,5 +1,6 @@
 """Whole conversations through the REST channel of a real Rasa server and action server; the
 tickets are then read back from the PostgreSQL store."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,18 @@ NUMBER = re.compile(r"MS-\d{8}-\d{4}")
 def tickets_of(sender):
     with session_scope() as session:
         return [
-            {"number": t.number, "category": t.category_id, "urgency": t.urgency, "location": t.location,
-             "phone": t.phone, "detail": t.detail, "status": t.status, "description": t.description,
-             "department": t.lead_department_id, "history": [(e.from_status, e.to_status) for e in t.events]}
+            {
+                "number": t.number,
+                "category": t.category_id,
+                "urgency": t.urgency,
+                "location": t.location,
+                "phone": t.phone,
+                "detail": t.detail,
+                "status": t.status,
+                "description": t.description,
+                "department": t.lead_department_id,
+                "history": [(e.from_status, e.to_status) for e in t.events],
+            }
             for t in session.query(Ticket).filter(Ticket.conversation_id == sender).all()
         ]
 
@@ -126,9 +136,18 @@ def test_unknown_number_reveals_nothing(bot, sender):
     assert "没有找到" in bot.texts(sender, "5678")
 
 
-@pytest.mark.parametrize("message", [
-    "", "   ", "😀😀😀", "<script>alert('x')</script>", "1; DELETE FROM tickets WHERE 1=1", "ms-2026-7 的进度",
-], ids=["empty", "spaces", "emoji", "markup", "sql", "malformed-number"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "<script>alert('x')</script>",
+        "1; DELETE FROM tickets WHERE 1=1",
+        "ms-2026-7 的进度",
+    ],
+    ids=["empty", "spaces", "emoji", "markup", "sql", "malformed-number"],
+)
 def test_bad_input_gets_an_answer_and_the_conversation_goes_on(bot, sender, message):
     replies = bot.say(sender, message)
     assert replies and all(r.get("text") for r in replies)

@@ -1,6 +1,7 @@
 """The production process supervision shipped in deploy/: supervisord with deploy/supervisord.conf
 runs the three processes and starts each again after it is killed; the systemd units pass
 systemd's own checks."""
+
 from __future__ import annotations
 
 import json
@@ -52,11 +53,22 @@ def wait_until(condition, seconds):
 def test_supervisord_starts_each_process_again_after_it_is_killed(trained_model, tmp_path):
     var = tmp_path / "var"
     ports = {"rasa": free_port(), "actions": free_port(), "web": free_port()}
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("MINSHENG_DATABASE_URL", "MINSHENG_TRACKER_URL", "MINSHENG_LOCK_STORE_URL")}
-    env.update({"MINSHENG_HOME": str(ROOT), "MINSHENG_VAR_DIR": str(var), "MINSHENG_RASA_PORT": str(ports["rasa"]),
-                "MINSHENG_ACTIONS_PORT": str(ports["actions"]), "MINSHENG_WEB_PORT": str(ports["web"]),
-                "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"})
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MINSHENG_DATABASE_URL", "MINSHENG_TRACKER_URL", "MINSHENG_LOCK_STORE_URL")
+    }
+    env.update(
+        {
+            "MINSHENG_HOME": str(ROOT),
+            "MINSHENG_VAR_DIR": str(var),
+            "MINSHENG_RASA_PORT": str(ports["rasa"]),
+            "MINSHENG_ACTIONS_PORT": str(ports["actions"]),
+            "MINSHENG_WEB_PORT": str(ports["web"]),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+    )
     (var / "log").mkdir(parents=True, mode=0o700)
     subprocess.run([str(BIN / "minsheng"), "db", "upgrade"], env=env, check=True, capture_output=True)
     up = {
@@ -64,21 +76,37 @@ def test_supervisord_starts_each_process_again_after_it_is_killed(trained_model,
         "rasa": lambda: urllib.request.urlopen(f"http://127.0.0.1:{ports['rasa']}/", timeout=5).status == 200,
         "web": lambda: get_json(f"http://127.0.0.1:{ports['web']}/healthz")["status"] == "ok",
     }
-    supervisor = subprocess.Popen([str(BIN / "supervisord"), "-n", "-c", str(ROOT / "deploy" / "supervisord.conf")],
-                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    supervisor = subprocess.Popen(
+        [str(BIN / "supervisord"), "-n", "-c", str(ROOT / "deploy" / "supervisord.conf")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for part in ("actions", "web", "rasa"):
-            assert wait_until(up[part], 240), f"{part} did not come up:\n" + (var / "log" / f"{part}.log").read_text()[-3000:]
+            assert wait_until(up[part], 240), (
+                f"{part} did not come up:\n" + (var / "log" / f"{part}.log").read_text()[-3000:]
+            )
         for part in ("actions", "web", "rasa"):
             first = serving(part, var)
             assert len(first) == 1, (part, first)
             os.kill(first[0], signal.SIGKILL)
-            assert wait_until(lambda: serving(part, var) and serving(part, var) != first and up[part](), 240), part
-        answers = json.loads(post_json(f"http://127.0.0.1:{ports['rasa']}/webhooks/rest/webhook",
-                                       {"sender": "after-restarts", "message": "建设路18号的路灯坏了"}))
+            came_back = lambda part=part, first=first: serving(part, var) not in ([], first) and up[part]()  # noqa: E731
+            assert wait_until(came_back, 240), part
+        answers = json.loads(
+            post_json(
+                f"http://127.0.0.1:{ports['rasa']}/webhooks/rest/webhook",
+                {"sender": "after-restarts", "message": "建设路18号的路灯坏了"},
+            )
+        )
         assert any("道路与交通" in a.get("text", "") for a in answers)
-        status = subprocess.run([str(BIN / "supervisorctl"), "-c", str(ROOT / "deploy" / "supervisord.conf"), "status"],
-                                env=env, capture_output=True, text=True)
+        status = subprocess.run(
+            [str(BIN / "supervisorctl"), "-c", str(ROOT / "deploy" / "supervisord.conf"), "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert status.stdout.count("RUNNING") == 3, status.stdout
     finally:
         supervisor.send_signal(signal.SIGTERM)

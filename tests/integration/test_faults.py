@@ -2,6 +2,7 @@
 store of the test's own (so they can be stopped): while the fault lasts the resident gets an honest
 answer, nothing said before is lost, and once it is over the report goes through with exactly one
 ticket."""
+
 from __future__ import annotations
 
 import threading
@@ -16,10 +17,10 @@ from bot.channels import BUSY
 from bot.store.db import session_scope
 from bot.store.migrate import upgrade
 from bot.store.schema import Ticket
-from tests.support.scratch import free_port
-from tests.support.stack import Stack
 from tests.integration.conftest import Bot
 from tests.integration.servers import ActionProxy, PrivatePostgres, PrivateRedis
+from tests.support.scratch import free_port
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 BUSY_START = BUSY[:8]  # "系统暂时有点忙，"
@@ -48,8 +49,14 @@ def faulty(postgres, redis_server, trained_model, tmp_path_factory):
     upgrade(postgres.url)
     ports = {"rasa": free_port(), "actions": free_port(), "web": free_port()}
     proxy = ActionProxy(ports["actions"])
-    stack = Stack(tmp_path_factory.mktemp("fault-var"), postgres.url, trained_model, ports, actions_url=proxy.url,
-                  extra_env={"MINSHENG_LOCK_STORE_URL": redis_server.url, "MINSHENG_ACTION_TIMEOUT": "10"})
+    stack = Stack(
+        tmp_path_factory.mktemp("fault-var"),
+        postgres.url,
+        trained_model,
+        ports,
+        actions_url=proxy.url,
+        extra_env={"MINSHENG_LOCK_STORE_URL": redis_server.url, "MINSHENG_ACTION_TIMEOUT": "10"},
+    )
     with stack.running():
         yield stack, proxy, Bot(stack.rasa_url)
 

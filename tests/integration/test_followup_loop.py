@@ -2,6 +2,7 @@
 deliverer pushes the survey through Rasa's HTTP API and the callback channel to a local receiver,
 the resident answers, and the ticket is closed or reopened. Then the deliverer and every process
 are killed or restarted at the awkward moments, and each message still arrives exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,9 @@ PASSWORD = "long-enough-password"
 
 
 def dispatcher_account(db) -> User:
-    return (db.query(User).filter_by(username="loop-dispatcher").one_or_none()
-            or accounts.create_user(db, "loop-dispatcher", PASSWORD, "dispatcher"))
+    return db.query(User).filter_by(username="loop-dispatcher").one_or_none() or accounts.create_user(
+        db, "loop-dispatcher", PASSWORD, "dispatcher"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,9 @@ def test_resolved_in_the_console_very_satisfied_resident_closes_it(stack, dispat
 
 def test_traditional_resident_gets_the_survey_in_traditional_and_answers_freely(stack):
     sender = new_sender()
-    number = report_by_chat(stack, sender, "我們大樓的電梯壞了三天，老人上下樓很不方便", "幸福社區5棟", nothing="沒有", confirm="確認")
+    number = report_by_chat(
+        stack, sender, "我們大樓的電梯壞了三天，老人上下樓很不方便", "幸福社區5棟", nothing="沒有", confirm="確認"
+    )
     work_in_store(number)
     survey = stack.receiver.wait_for(sender, "滿意嗎")
     assert number in survey
@@ -259,6 +263,7 @@ def test_deliverer_killed_after_the_send_before_marking_does_not_send_twice(stac
         with session_scope() as db:  # what a deliverer does before it dies: claim …
             claimed = [m.id for m in outbox.claim_due(db, holder_seconds=2) if m.conversation_id == sender]
         import asyncio
+
         for message_id in claimed:  # … and send, but never mark
             asyncio.run(RasaApi(stack.rasa_url, TOKEN).push_update(sender, message_id))
         assert received(stack, sender, f"{number} 已派给") == 1

@@ -2,6 +2,7 @@
 hypothesis-jsonschema, and arbitrary JSON besides) against the running web app's JSON API and
 Rasa's REST webhook: whatever arrives, the answer is never a 5xx. Examples are derandomized, so
 every run sends the same requests."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ import urllib.request
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from bot.staff import accounts
@@ -19,8 +21,13 @@ from bot.store.db import session_scope
 from tests.support.stack import get_json
 
 pytestmark = pytest.mark.integration
-FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 ANY_JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
@@ -31,8 +38,9 @@ ANY_JSON = st.recursive(
 
 def call(method: str, url: str, body=None, headers=None, raw: bytes | None = None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
@@ -72,16 +80,20 @@ def operations(document):
 
 
 def request_strategy(document, tokens):
-    numbers = st.sampled_from(["MS-20261126-0001", "ms20261126 0002", "", "../etc/passwd", "%00"]) | st.text(max_size=30)
-    actions = st.sampled_from(document["paths"]["/api/v1/tickets/{number}/{action}"]["post"]["parameters"][1]
-                              ["schema"]["enum"]) | st.text(max_size=12)
+    numbers = st.sampled_from(["MS-20261126-0001", "ms20261126 0002", "", "../etc/passwd", "%00"]) | st.text(
+        max_size=30
+    )
+    actions = st.sampled_from(
+        document["paths"]["/api/v1/tickets/{number}/{action}"]["post"]["parameters"][1]["schema"]["enum"]
+    ) | st.text(max_size=12)
     auth = st.sampled_from(list(tokens.values()) + ["ms_not-a-token", ""])
 
     @st.composite
     def one(draw):
         path, method, operation = draw(st.sampled_from(list(operations(document))))
-        url_path = path.replace("{number}", urllib.parse.quote(draw(numbers), safe="")) \
-                       .replace("{action}", urllib.parse.quote(draw(actions), safe=""))
+        url_path = path.replace("{number}", urllib.parse.quote(draw(numbers), safe="")).replace(
+            "{action}", urllib.parse.quote(draw(actions), safe="")
+        )
         query = {}
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and draw(st.booleans()):

@@ -1,5 +1,6 @@
 """`minsheng run` (what `make run` starts) on the embedded defaults: all three processes up, the
 chat page working in a real browser over socket.io, and Ctrl-C stopping everything it started."""
+
 from __future__ import annotations
 
 import io
@@ -47,12 +48,23 @@ def product(trained_model, tmp_path_factory):
     after which none of its ports may still be open."""
     var = tmp_path_factory.mktemp("product-var")
     ports = {"rasa": free_port(), "actions": free_port(), "web": free_port()}
-    env = {**os.environ, "MINSHENG_VAR_DIR": str(var), "MINSHENG_RASA_PORT": str(ports["rasa"]),
-           "MINSHENG_ACTIONS_PORT": str(ports["actions"]), "MINSHENG_WEB_PORT": str(ports["web"])}
+    env = {
+        **os.environ,
+        "MINSHENG_VAR_DIR": str(var),
+        "MINSHENG_RASA_PORT": str(ports["rasa"]),
+        "MINSHENG_ACTIONS_PORT": str(ports["actions"]),
+        "MINSHENG_WEB_PORT": str(ports["web"]),
+    }
     for key in ("MINSHENG_DATABASE_URL", "MINSHENG_TRACKER_URL", "MINSHENG_LOCK_STORE_URL"):
         env.pop(key, None)  # the embedded defaults
-    launcher = subprocess.Popen([str(Path(sys.executable).with_name("minsheng")), "run"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    launcher = subprocess.Popen(
+        [str(Path(sys.executable).with_name("minsheng")), "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen: list = []
     # Everything the launcher prints is read, to the end: a pipe left full would be a test artefact.
     threading.Thread(target=lambda: seen.extend(iter(launcher.stdout.readline, "")), daemon=True).start()
@@ -86,8 +98,9 @@ def test_all_three_processes_come_up_and_say_where(product):
 
 def as_nobody(*command):
     """Runs a command as the local user `nobody`: what any other account on the machine could do."""
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command], capture_output=True, text=True
+    )
 
 
 def children_of(pid):
@@ -111,17 +124,35 @@ def test_secrets_and_personal_data_are_out_of_other_users_reach(product):
     photo = io.BytesIO()
     Image.new("RGB", (16, 16), (90, 90, 90)).save(photo, format="PNG")
     boundary = "minsheng-test"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + photo.getvalue() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{product['ports']['web']}/api/photos", data=body,
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="p.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + photo.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{product['ports']['web']}/api/photos",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         uploaded = var / "uploads" / Path(json.load(response)["url"]).name
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
     loose = [p for p in var.rglob("*") if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert not loose, f"readable by others: {loose}"
-    for target in ("minsheng.db", "rasa-trackers.db", "rasa-token", "actions-secret", "admin-password",
-                   "secret-key", "endpoints.yml", "log/rasa.log", f"uploads/{uploaded.name}"):
+    for target in (
+        "minsheng.db",
+        "rasa-trackers.db",
+        "rasa-token",
+        "actions-secret",
+        "admin-password",
+        "secret-key",
+        "endpoints.yml",
+        "log/rasa.log",
+        f"uploads/{uploaded.name}",
+    ):
         attempt = as_nobody("cat", str(var / target))
         assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, target
     secrets = [(var / name).read_text().strip() for name in ("rasa-token", "actions-secret", "admin-password")]
@@ -211,8 +242,14 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield chromium
         chromium.close()
@@ -267,17 +304,25 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     monkeypatch.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{product['var'] / 'minsheng.db'}")
     numbers = []
     with session_scope() as db:
-        for name, role, department in (("wang", "dispatcher", None), ("zhao", "department", "transport"),
-                                       ("chen", "supervisor", None)):
+        for name, role, department in (
+            ("wang", "dispatcher", None),
+            ("zhao", "department", "transport"),
+            ("chen", "supervisor", None),
+        ):
             create_user(db, name, "staff-password", role, department)
-        for i, (text, category, urgency) in enumerate([
-            ("建设路的井盖不见了，晚上很危险", "roads", "hazard"),
-            ("小区垃圾三天没人收", "sanitation", "normal"),
-            ("楼下广场舞太吵", "noise_pollution", "normal"),
-            ("建设路88号门口井盖没了", "roads", "hazard"),
-        ]):
-            ticket, _ = create_ticket(db, NewReport(f"walk-{i}", "walk", text, category, urgency,
-                                                    location="建设路88号", phone="13900001111"), taxonomy.load())
+        for i, (text, category, urgency) in enumerate(
+            [
+                ("建设路的井盖不见了，晚上很危险", "roads", "hazard"),
+                ("小区垃圾三天没人收", "sanitation", "normal"),
+                ("楼下广场舞太吵", "noise_pollution", "normal"),
+                ("建设路88号门口井盖没了", "roads", "hazard"),
+            ]
+        ):
+            ticket, _ = create_ticket(
+                db,
+                NewReport(f"walk-{i}", "walk", text, category, urgency, location="建设路88号", phone="13900001111"),
+                taxonomy.load(),
+            )
             numbers.append(ticket.number)
     number, misrouted, _noise, duplicate = numbers
     base = f"http://127.0.0.1:{product['ports']['web']}"

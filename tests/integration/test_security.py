@@ -1,5 +1,6 @@
 """Attacks on the running processes (action server, Rasa server and web app as `minsheng serve`
 starts them; tickets and trackers in PostgreSQL), each performed as an outsider would."""
+
 from __future__ import annotations
 
 import json
@@ -36,13 +37,32 @@ def post(url, body, headers=None, raw=None):
 def forged_submission(description: str, sender: str = "attacker") -> dict:
     """What the action server received in the attack: a made-up tracker confirming an emergency
     report with someone else's phone number."""
-    slots = {"report_id": uuid.uuid4().hex, "problem_description": description, "category": "safety",
-             "urgency": "emergency", "location": "人民路1号", "phone": "13800000000", "confirmed": True}
-    return {"next_action": "action_submit_report", "sender_id": sender, "version": "3.6.2",
-            "tracker": {"sender_id": sender, "slots": slots, "latest_message": {"text": "确认", "intent": {}},
-                        "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                        "latest_action_name": "action_listen", "latest_input_channel": "rest"},
-            "domain": {"slots": {}, "forms": {}, "responses": {}}}
+    slots = {
+        "report_id": uuid.uuid4().hex,
+        "problem_description": description,
+        "category": "safety",
+        "urgency": "emergency",
+        "location": "人民路1号",
+        "phone": "13800000000",
+        "confirmed": True,
+    }
+    return {
+        "next_action": "action_submit_report",
+        "sender_id": sender,
+        "version": "3.6.2",
+        "tracker": {
+            "sender_id": sender,
+            "slots": slots,
+            "latest_message": {"text": "确认", "intent": {}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+            "latest_input_channel": "rest",
+        },
+        "domain": {"slots": {}, "forms": {}, "responses": {}},
+    }
 
 
 def tickets_of(url: str, sender: str) -> int:
@@ -63,8 +83,9 @@ def test_the_action_server_answers_rasa_only(stack, integration_postgres_url):
 def test_even_with_the_secret_the_store_refuses_what_no_resident_could_send(stack, integration_postgres_url):
     secret = {ACTIONS_SECRET_HEADER: (stack.var / "actions-secret").read_text().strip()}
     sender = f"forged-{uuid.uuid4().hex[:8]}"
-    status, body = post(f"http://127.0.0.1:{stack.ports['actions']}/webhook",
-                        forged_submission("楼" * 1_000_000, sender), secret)
+    status, body = post(
+        f"http://127.0.0.1:{stack.ports['actions']}/webhook", forged_submission("楼" * 1_000_000, sender), secret
+    )
     said = json.loads(body)["responses"]
     assert status == 200 and said[0]["response"] == "utter_report_refused" and "太长" in said[0]["reason"]
     assert tickets_of(integration_postgres_url, sender) == 0
@@ -102,8 +123,13 @@ def test_every_port_listens_on_loopback_only(stack, part):
 
 def test_guessing_phone_digits_with_new_conversations_is_stopped(bot, integration_postgres_url):
     with session_scope(integration_postgres_url) as db:
-        ticket, _ = create_ticket(db, NewReport(uuid.uuid4().hex, f"owner-{uuid.uuid4().hex}", "七号楼地下车库漏水",
-                                                "building", phone="13812345678"), taxonomy.load())
+        ticket, _ = create_ticket(
+            db,
+            NewReport(
+                uuid.uuid4().hex, f"owner-{uuid.uuid4().hex}", "七号楼地下车库漏水", "building", phone="13812345678"
+            ),
+            taxonomy.load(),
+        )
         number = ticket.number
     address = {"X-Forwarded-For": "203.0.113.77"}
     mallory = f"mallory-{uuid.uuid4().hex[:8]}"
@@ -147,14 +173,27 @@ def test_a_huge_message_is_cut_before_the_nlu_and_answered_on_every_channel(stac
     finally:
         client.disconnect()
     after = stack.rss_mb("rasa")
-    print(f"120,000-character messages: the first answered in {first:.1f} s; Rasa RSS {before:.0f} MB before, "
-          f"{after_first:.0f} after the first, {after:.0f} after five more on three channels")
+    print(
+        f"120,000-character messages: the first answered in {first:.1f} s; Rasa RSS {before:.0f} MB before, "
+        f"{after_first:.0f} after the first, {after:.0f} after five more on three channels"
+    )
     assert after - after_first < 50, f"Rasa kept growing: {after_first:.0f} → {after:.0f} MB"
 
 
-@pytest.mark.parametrize("body", [{}, {"sender": ""}, {"sender": "   "}, {"sender": None, "message": "你好"},
-                                  {"message": "你好"}, [1, 2], {"sender": "x", "message": 5}, {"sender": ["a"]},
-                                  {"sender": "x" * 201, "message": "你好"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"sender": ""},
+        {"sender": "   "},
+        {"sender": None, "message": "你好"},
+        {"message": "你好"},
+        [1, 2],
+        {"sender": "x", "message": 5},
+        {"sender": ["a"]},
+        {"sender": "x" * 201, "message": "你好"},
+    ],
+)
 @pytest.mark.parametrize("channel", ["rest", "callback"])
 def test_a_message_without_a_proper_sender_is_refused(stack, body, channel):
     status, text = post(f"{stack.rasa_url}/webhooks/{channel}/webhook", body)
@@ -178,8 +217,11 @@ def test_a_socketio_message_without_a_session_is_answered(stack):
 
 def test_rasa_answers_browsers_of_the_web_app_only(stack):
     def allowed_origin(origin):
-        request = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook", method="OPTIONS",
-                                         headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        request = urllib.request.Request(
+            f"{stack.rasa_url}/webhooks/rest/webhook",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers.get("Access-Control-Allow-Origin")
 

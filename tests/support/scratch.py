@@ -1,4 +1,5 @@
 """Throw-away PostgreSQL databases and free ports, for benchmarks and tests."""
+
 from __future__ import annotations
 
 import contextlib

@@ -2,6 +2,7 @@
 server, Rasa server (rest, socket.io and callback channels) and the web app with its scheduler —
 with a local receiver standing in for the messaging system on the other end of Rasa's callback
 channel, and a member of staff using the console's pages."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +21,6 @@ from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List
-
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -72,8 +72,9 @@ def get_json(url: str):
 
 
 def post_json(url: str, body, timeout: float = 90, headers: Dict[str, str] | None = None) -> bytes:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
@@ -82,8 +83,15 @@ class Stack:
     """The product's processes as `minsheng serve` runs them, configured by the environment; the
     action server may be reached through another address (`actions_url`, e.g. a proxy in a test)."""
 
-    def __init__(self, var: Path, database_url: str, model: Path, ports: Dict[str, int],
-                 actions_url: str = "", extra_env: Dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        var: Path,
+        database_url: str,
+        model: Path,
+        ports: Dict[str, int],
+        actions_url: str = "",
+        extra_env: Dict[str, str] | None = None,
+    ) -> None:
         self.var = var
         self.ports = ports
         self.receiver = CallbackReceiver()
@@ -139,8 +147,9 @@ class Stack:
         for name in names:
             if name not in self.processes or self.processes[name].poll() is not None:
                 log = open(self.var / f"{name}.log", "a")
-                self.processes[name] = subprocess.Popen(self.commands[name], cwd=ROOT, env=self.env, stdout=log,
-                                                        stderr=subprocess.STDOUT)
+                self.processes[name] = subprocess.Popen(
+                    self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                )
         for name in names:
             self._wait(name, 240)
 

@@ -1,5 +1,6 @@
 """Settings for a web app under test: the current environment's, on the given store, without the
 scheduler (these apps only serve pages)."""
+
 from __future__ import annotations
 
 from bot import settings

@@ -1,5 +1,6 @@
 """Sessions (a token in an encrypted cookie, the session itself in the store), the signed-in user,
 CSRF protection of every form (one middleware), and the headers every response carries."""
+
 from __future__ import annotations
 
 import functools
@@ -9,7 +10,8 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiohttp_session import get_session, setup as setup_session
+from aiohttp_session import get_session
+from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from bot.staff import accounts
@@ -26,8 +28,17 @@ def setup(app: web.Application, secret_key: bytes, secure_cookie: bool = False) 
     """`secure_cookie`: the console is served over HTTPS only (MINSHENG_WEB_PUBLIC_URL is https://…);
     otherwise the cookie is marked Secure whenever the request came over HTTPS. The CSRF check runs
     inside the session's middleware."""
-    setup_session(app, EncryptedCookieStorage(secret_key, cookie_name=COOKIE_NAME, httponly=True, samesite="Lax",
-                                              max_age=accounts.SESSION_HOURS * 3600, secure=secure_cookie))
+    setup_session(
+        app,
+        EncryptedCookieStorage(
+            secret_key,
+            cookie_name=COOKIE_NAME,
+            httponly=True,
+            samesite="Lax",
+            max_age=accounts.SESSION_HOURS * 3600,
+            secure=secure_cookie,
+        ),
+    )
     app.middlewares.append(csrf_protection)
 
 
@@ -91,9 +102,12 @@ def remote_addr(request: web.Request) -> str:
 
 def content_security_policy(rasa_origins: str = "") -> str:
     """Scripts, styles and images of this site only; the chat page may also talk to Rasa."""
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            f"connect-src 'self' {rasa_origins}".rstrip() + "; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src 'self' {rasa_origins}".rstrip()
+        + "; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 def rasa_origins(request: web.Request) -> str:

@@ -1,6 +1,7 @@
 """Pages of the staff console: HTTP only. The ticket's shape comes from bot/staff/serializers.py,
 the actions and their forms from the action table (bot/staff/workflow.py), who may do what from
 bot/staff/permissions.py; the database is used in worker threads; errors are answered by the app."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from bot import settings as settings_module, taxonomy
+from bot import settings as settings_module
+from bot import taxonomy
 from bot.errors import InvalidInput, NotFound, NotPermitted
 from bot.ratings import LEVELS
 from bot.staff import accounts, audit, exports, filing, permissions, serializers, statistics, workflow
@@ -31,9 +33,15 @@ STAFF_PERMISSIONS = ("file_on_behalf", "view_statistics")
 
 async def page_context(request: web.Request, **extra) -> dict:
     user = request.get("user")
-    return {"user": user, "csrf_token": await csrf_token(request), "role_labels": ROLE_LABELS,
-            "state_labels": states.LABELS, "taxonomy": taxonomy.load(),
-            "can": {p: permissions.allows(user, p) for p in STAFF_PERMISSIONS}, **extra}
+    return {
+        "user": user,
+        "csrf_token": await csrf_token(request),
+        "role_labels": ROLE_LABELS,
+        "state_labels": states.LABELS,
+        "taxonomy": taxonomy.load(),
+        "can": {p: permissions.allows(user, p) for p in STAFF_PERMISSIONS},
+        **extra,
+    }
 
 
 def require(request: web.Request, permission: str, message: str) -> None:
@@ -63,6 +71,7 @@ def visible(session, user: User, number: str) -> Ticket:
 
 # ---------------------------------------------------------------- signing in and out
 
+
 @routes.get("/staff/login")
 @aiohttp_jinja2.template("staff/login.html")
 async def login_form(request: web.Request):
@@ -88,8 +97,11 @@ async def login(request: web.Request):
     token, refused = await db(request, log_in)  # argon2 runs in the worker thread too
     if token is None:
         status, error = refused
-        context = {"csrf_token": await csrf_token(request), "next": safe_next(str(form.get("next", ""))),
-                   "error": error}
+        context = {
+            "csrf_token": await csrf_token(request),
+            "next": safe_next(str(form.get("next", ""))),
+            "error": error,
+        }
         return aiohttp_jinja2.render_template("staff/login.html", request, context, status=status)
     session = await new_session(request)  # a fresh session on login: no fixation
     session[SESSION_KEY] = token
@@ -155,6 +167,7 @@ async def change_password(request: web.Request):
 
 # ---------------------------------------------------------------- the queue and a ticket
 
+
 @routes.get("/staff/")
 @login_required
 @aiohttp_jinja2.template("staff/queue.html")
@@ -167,8 +180,14 @@ async def queue(request: web.Request):
 
     found, rows, departments = await db(request, read)
     query = {k: v for k, v in request.query.items() if k != "page"}
-    return await page_context(request, rows=rows, found=found, wanted=wanted, departments=departments,
-                              query_string=urllib.parse.urlencode(query))
+    return await page_context(
+        request,
+        rows=rows,
+        found=found,
+        wanted=wanted,
+        departments=departments,
+        query_string=urllib.parse.urlencode(query),
+    )
 
 
 def _department_names(session) -> Dict[str, str]:
@@ -181,23 +200,48 @@ def _ticket_page(session, user: User, number: str) -> Dict[str, Any]:
     return {
         "ticket": serializers.detail(ticket, user, local_today()),
         "departments": _department_names(session),
-        "actions": [{"name": a.name, "label": a.label, "fields": [
-            {"name": f.name, "label": f.label, "required": f.required, "multiple": f.multiple, "prompt": f.prompt,
-             "options": f.options(session, ticket) if f.options else None,
-             "selected": f.selected(ticket) if f.selected else []} for f in a.fields]}
-            for a in workflow.available(session, user, ticket)],
+        "actions": [
+            {
+                "name": a.name,
+                "label": a.label,
+                "fields": [
+                    {
+                        "name": f.name,
+                        "label": f.label,
+                        "required": f.required,
+                        "multiple": f.multiple,
+                        "prompt": f.prompt,
+                        "options": f.options(session, ticket) if f.options else None,
+                        "selected": f.selected(ticket) if f.selected else [],
+                    }
+                    for f in a.fields
+                ],
+            }
+            for a in workflow.available(session, user, ticket)
+        ],
         "notifications": [
-            {"created_at": local_time(n.created_at), "kind": outbox.KIND_LABELS.get(n.kind, n.kind),
-             "status": outbox.STATUS_LABELS.get(n.status, n.status), "delivered": n.status == outbox.DELIVERED,
-             "attempts": n.attempts, "last_error": n.last_error,
-             "delivered_at": local_time(n.delivered_at) if n.delivered_at else "",
-             "via": outbox.VIA_LABELS.get(n.delivered_via or "", "")}
-            for n in outbox.of_ticket(session, ticket.id)],
+            {
+                "created_at": local_time(n.created_at),
+                "kind": outbox.KIND_LABELS.get(n.kind, n.kind),
+                "status": outbox.STATUS_LABELS.get(n.status, n.status),
+                "delivered": n.status == outbox.DELIVERED,
+                "attempts": n.attempts,
+                "last_error": n.last_error,
+                "delivered_at": local_time(n.delivered_at) if n.delivered_at else "",
+                "via": outbox.VIA_LABELS.get(n.delivered_via or "", ""),
+            }
+            for n in outbox.of_ticket(session, ticket.id)
+        ],
         "surveys": [
-            {"created_at": local_time(v.created_at), "status": surveys.STATUS_LABELS.get(v.status, v.status),
-             "rating": LEVELS.get(v.rating) if v.rating else "", "comment": shown(user, v.comment) or "",
-             "source": surveys.SOURCE_LABELS.get(v.source or "", "")}
-            for v in surveys.of_ticket(session, ticket.id)],
+            {
+                "created_at": local_time(v.created_at),
+                "status": surveys.STATUS_LABELS.get(v.status, v.status),
+                "rating": LEVELS.get(v.rating) if v.rating else "",
+                "comment": shown(user, v.comment) or "",
+                "source": surveys.SOURCE_LABELS.get(v.source or "", ""),
+            }
+            for v in surveys.of_ticket(session, ticket.id)
+        ],
     }
 
 
@@ -207,8 +251,14 @@ def _ticket_page(session, user: User, number: str) -> Dict[str, Any]:
 async def ticket_page(request: web.Request):
     user, number = request["user"], request.match_info["number"]
     page = await db(request, lambda session: _ticket_page(session, user, number))
-    return await page_context(request, **page, levels=LEVELS, local_time=local_time,
-                              channels=filing.CHANNELS, message=request.query.get("msg", ""))
+    return await page_context(
+        request,
+        **page,
+        levels=LEVELS,
+        local_time=local_time,
+        channels=filing.CHANNELS,
+        message=request.query.get("msg", ""),
+    )
 
 
 @routes.post("/staff/tickets/{number}/{action}")
@@ -217,8 +267,12 @@ async def ticket_action(request: web.Request):
     form = await request.post()
     values: Dict[str, Any] = {key: form.get(key) for key in form.keys()}
     values["assisting"] = list(form.getall("assisting", ()))
-    user, number, action, addr = request["user"], request.match_info["number"], request.match_info["action"], \
-        remote_addr(request)
+    user, number, action, addr = (
+        request["user"],
+        request.match_info["number"],
+        request.match_info["action"],
+        remote_addr(request),
+    )
 
     def act(session) -> str:
         ticket = visible(session, user, number)
@@ -231,23 +285,30 @@ async def ticket_action(request: web.Request):
 @routes.get("/staff/export.{kind:csv|xlsx}")
 @login_required
 async def export(request: web.Request):
-    user, wanted, kind, addr = request["user"], QueueFilter.from_query(request.query), request.match_info["kind"], \
-        remote_addr(request)
+    user, wanted, kind, addr = (
+        request["user"],
+        QueueFilter.from_query(request.query),
+        request.match_info["kind"],
+        remote_addr(request),
+    )
 
     def collect(session):
         data = list(exports.rows(session, user, wanted))
-        audit.record(session, user.username, "export", remote_addr=addr, kind=kind, rows=len(data),
-                     query=dict(request.query))
+        audit.record(
+            session, user.username, "export", remote_addr=addr, kind=kind, rows=len(data), query=dict(request.query)
+        )
         return exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
 
     body = await db(request, collect)
     content_type = "text/csv" if kind == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     filename = f"minsheng-tickets-{local_today().isoformat()}.{kind}"
-    return web.Response(body=body, content_type=content_type,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return web.Response(
+        body=body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 # ---------------------------------------------------------------- filing on a resident's behalf
+
 
 @routes.get("/staff/new")
 @login_required
@@ -267,13 +328,15 @@ async def new_ticket(request: web.Request):
     try:
         number = await db(request, lambda session: filing.file_for_resident(session, user, form, understood, addr))
     except InvalidInput as problem:
-        context = await page_context(request, channels=filing.CHANNELS, error=problem.message,
-                                     form=filing.values_of(form))
+        context = await page_context(
+            request, channels=filing.CHANNELS, error=problem.message, form=filing.values_of(form)
+        )
         return aiohttp_jinja2.render_template("staff/new.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
 
 
 # ---------------------------------------------------------------- supervision
+
 
 @routes.get("/staff/dashboard")
 @login_required
@@ -284,12 +347,22 @@ async def dashboard(request: web.Request):
     by = "category" if request.query.get("by") == "category" else "department"
     tax = taxonomy.load()
     names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
-    rows, rated = await db(request, lambda session: (statistics.figures(session, period, by),
-                                                     statistics.satisfaction(session, period)))
+    rows, rated = await db(
+        request, lambda session: (statistics.figures(session, period, by), statistics.satisfaction(session, period))
+    )
     widest = max([r.collected for r in rows] or [1])
-    return await page_context(request, rows=rows, total=statistics.totals(rows), period=period, by=by, names=names,
-                              widest=widest, period_value=request.query.get("period", ""), rated=rated,
-                              rated_total=statistics.satisfaction_total(rated))
+    return await page_context(
+        request,
+        rows=rows,
+        total=statistics.totals(rows),
+        period=period,
+        by=by,
+        names=names,
+        widest=widest,
+        period_value=request.query.get("period", ""),
+        rated=rated,
+        rated_total=statistics.satisfaction_total(rated),
+    )
 
 
 @routes.get("/staff/inspection")
@@ -319,9 +392,18 @@ async def bulletin(request: web.Request):
     and those residents rated badly."""
     require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
     period = statistics.Period.parse((request.query.get("period") or "")[:7] or None)
-    rows, rated = await db(request, lambda session: (statistics.figures(session, period, "department"),
-                                                     statistics.satisfaction(session, period)))
+    rows, rated = await db(
+        request,
+        lambda session: (statistics.figures(session, period, "department"), statistics.satisfaction(session, period)),
+    )
     named = [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue]
-    return await page_context(request, period=period, rows=rows, total=statistics.totals(rows), named=named,
-                              rated=rated, rated_total=statistics.satisfaction_total(rated),
-                              badly_rated=statistics.badly_rated(rated))
+    return await page_context(
+        request,
+        period=period,
+        rows=rows,
+        total=statistics.totals(rows),
+        named=named,
+        rated=rated,
+        rated_total=statistics.satisfaction_total(rated),
+        badly_rated=statistics.badly_rated(rated),
+    )
