@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot import limits, taxonomy
 from bot.actions import backend
@@ -57,7 +58,9 @@ class ActionStartReport(Action):
     def name(self) -> Text:
         return "action_start_report"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         raw = message.get("text") or ""
         described = (message.get("intent") or {}).get("name") == "report_problem"
@@ -91,7 +94,9 @@ class ActionAskCategory(Action):
     def name(self) -> Text:
         return "action_ask_category"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         tax = taxonomy.load()
         candidates = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories]
         if "other" not in candidates:
@@ -114,7 +119,9 @@ class ActionAskConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_confirmed"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         tax = taxonomy.load()
         category = tracker.get_slot("category") or "other"
         urgency = tracker.get_slot("urgency") or "normal"
@@ -145,7 +152,9 @@ class ActionSubmitReport(Action):
     def name(self) -> Text:
         return "action_submit_report"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         if not tracker.get_slot("confirmed") or not tracker.get_slot("report_id"):
             return []
         phone = tracker.get_slot("phone")
@@ -193,6 +202,8 @@ class ActionCancelReport(Action):
     def name(self) -> Text:
         return "action_cancel_report"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_report_cancelled")
         return reset_report() + await resume_waiting_survey(tracker)

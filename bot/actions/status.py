@@ -4,10 +4,12 @@ tries are counted in the store (bot/store/status_checks.py), not in the conversa
 
 from __future__ import annotations
 
-from typing import Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.actions import backend
 from bot.actions.survey import resume_waiting_survey
@@ -27,7 +29,9 @@ class ActionCheckStatus(Action):
     def name(self) -> Text:
         return "action_check_status"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         number = entity_value(message, "ticket_number")
         reset = [SlotSet("status_ticket_number", None), SlotSet("status_phone_last4", None)]
@@ -59,7 +63,9 @@ class ActionVerifyStatus(Action):
     def name(self) -> Text:
         return "action_verify_status"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("status_ticket_number")
         last4 = tracker.get_slot("status_phone_last4")
         events = [SlotSet("status_ticket_number", None), SlotSet("status_phone_last4", None)]

@@ -76,7 +76,9 @@ class ActionSubmitSurvey(Action):
     def name(self) -> Text:
         return "action_submit_survey"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("survey_ticket")
         level = ratings.level_of_label(tracker.get_slot("survey_rating") or "")
         comment: Optional[str] = tracker.get_slot("survey_comment")
@@ -100,6 +102,8 @@ class ActionPauseSurvey(Action):
     def name(self) -> Text:
         return "action_pause_survey"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_survey_paused")
         return [SlotSet(slot, None) for slot in ANSWER_SLOTS] + [SlotSet("survey_ticket", None)]

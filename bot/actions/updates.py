@@ -4,10 +4,12 @@ conversation remembers which it has shown, so a push repeated after a crash show
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.actions import backend
 from bot.actions.survey import start_survey
@@ -30,7 +32,9 @@ class ActionDeliverUpdates(Action):
     def name(self) -> Text:
         return "action_deliver_updates"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         pushed = (message.get("intent") or {}).get("name") == UPDATE_INTENT
         wanted = entity_value(message, "notification_id") if pushed else None

@@ -6,6 +6,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import limits, taxonomy
@@ -64,13 +65,17 @@ class ValidateReportForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_report_form"
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         needed = list(domain_slots)
         if tracker.get_slot("problem_description"):
             return needed
         return ["problem_description"] + needed
 
-    async def extract_problem_description(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def extract_problem_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if tracker.get_slot("requested_slot") != "problem_description":
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -78,7 +83,9 @@ class ValidateReportForm(FormValidationAction):
             return {}
         return {"problem_description": tracker.latest_message.get("text")}
 
-    def validate_problem_description(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_problem_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"problem_description": None}
         if not meaningful(value) or str(value).startswith("/"):
@@ -96,7 +103,9 @@ class ValidateReportForm(FormValidationAction):
                 announce_category(dispatcher, understood["category"], understood["urgency"])
         return slots
 
-    def validate_category(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"category": None}
         chosen = match_category(str(value or ""), tracker.get_slot("category_candidates") or [])
@@ -110,7 +119,9 @@ class ValidateReportForm(FormValidationAction):
             announce_category(dispatcher, chosen, tracker.get_slot("urgency") or "normal")
         return {"category": chosen}
 
-    def validate_location(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"location": None}
         if str(value).startswith("/"):  # a button or photo payload is not an address
@@ -131,7 +142,9 @@ class ValidateReportForm(FormValidationAction):
             dispatcher.utter_message(response="utter_location_updated", location=merged)
         return {"location": merged}
 
-    def validate_detail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"detail": None}
         if PHOTO_PATH.match(str(value)):
@@ -149,7 +162,9 @@ class ValidateReportForm(FormValidationAction):
             return {"detail": None}
         return {"detail": text if meaningful(text) else NO_DETAIL}
 
-    def validate_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"phone": None}
         if value == ANONYMOUS:
@@ -161,7 +176,9 @@ class ValidateReportForm(FormValidationAction):
             return {"phone": None}
         return {"phone": found.value}
 
-    def validate_confirmed(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"confirmed": None}
         if value is True:
@@ -176,7 +193,9 @@ class ValidateStatusForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_status_form"
 
-    def validate_status_phone_last4(self, value, dispatcher, tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def validate_status_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {"status_phone_last4": None}
         digits = find_last4(str(value or ""))
