@@ -89,6 +89,21 @@ def _text(values: Values, name: str, what: str, limit: int = limits.NOTE) -> str
     return text
 
 
+def _history_line(session: Session, user: User, ticket: Ticket, note: str, kind: str = "note") -> None:
+    """A line in the ticket's history that changes no state (a note, a reply, a correction)."""
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=utcnow(),
+            actor=_actor(user),
+            from_status=ticket.status,
+            to_status=ticket.status,
+            note=note,
+            kind=kind,
+        )
+    )
+
+
 def _move(
     session: Session, user: User, ticket: Ticket, action: TicketAction, note: str, addr: str, **detail: Any
 ) -> None:
@@ -149,17 +164,7 @@ def _remark(session: Session, user: User, ticket: Ticket, action: TicketAction, 
     if not text:
         raise Conflict(f"{action.history_label}不能为空")
     kind = outbox.REPLY if action.name == outbox.REPLY else "note"
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=utcnow(),
-            actor=_actor(user),
-            from_status=ticket.status,
-            to_status=ticket.status,
-            note=f"{action.history_label}：{text}",
-            kind=kind,
-        )
-    )
+    _history_line(session, user, ticket, f"{action.history_label}：{text}", kind=kind)
     if kind == outbox.REPLY:
         outbox.enqueue(session, ticket, outbox.REPLY, text)
     audit.record(session, user.username, action.name, ticket.id, addr, note=text)
@@ -176,17 +181,7 @@ def _recategorize(
     if previous == category:
         return
     ticket.category_id = category
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=utcnow(),
-            actor=_actor(user),
-            from_status=ticket.status,
-            to_status=ticket.status,
-            note=f"类别更正：{previous} → {category}",
-            kind="note",
-        )
-    )
+    _history_line(session, user, ticket, f"类别更正：{previous} → {category}")
     audit.record(
         session,
         user.username,
@@ -223,16 +218,8 @@ def _hand_over(session: Session, user: User, ticket: Ticket, action: TicketActio
     session.query(TicketAssist).filter(TicketAssist.ticket_id == ticket.id, TicketAssist.department_id == to).delete()
     session.add(TicketAssist(ticket_id=ticket.id, department_id=former))
     names = {d: session.get(Department, d).name for d in (former, to)}
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=utcnow(),
-            actor=_actor(user),
-            from_status=ticket.status,
-            to_status=ticket.status,
-            kind="note",
-            note=f"转交协办：{names[former]} → {names[to]}" + (f"（{reason}）" if reason else ""),
-        )
+    _history_line(
+        session, user, ticket, f"转交协办：{names[former]} → {names[to]}" + (f"（{reason}）" if reason else "")
     )
     audit.record(session, user.username, action.name, ticket.id, addr, previous=former, lead=to, note=reason)
     session.expire(ticket, ["assisting"])
