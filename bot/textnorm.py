@@ -8,8 +8,12 @@ length*, so character offsets found on the normalised text point into the origin
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
-from typing import Iterable, Optional
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Optional
 
 import opencc
 
@@ -45,8 +49,43 @@ def to_simplified(text: str) -> str:
     return "".join(c if len(c := t2s.convert(ch)) == 1 else ch for ch in text)
 
 
+# OpenCC's Taiwan-standard conversion with the product's own phrases put first
+# (bot/opencc/minsheng_phrases.txt: "工单只能" is not "工單隻能"; "回复" is always "回覆").
+_OWN_CONFIG = Path(__file__).resolve().parent / "opencc" / "s2tw.json"
+
+
+@functools.lru_cache(maxsize=None)
+def _own_traditional() -> opencc.OpenCC:
+    """OpenCC looks for dictionaries beside the configuration, so the configuration is written out
+    once with every dictionary named by its full path: ours beside it, OpenCC's own in the package."""
+    shared = Path(opencc.__file__).resolve().parent / "clib" / "share" / "opencc"
+
+    def locate(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "ocd2":
+                node["file"] = str(shared / node["file"])
+            elif node.get("type") == "text":
+                node["file"] = str(_OWN_CONFIG.parent / node["file"])
+            for value in node.values():
+                locate(value)
+        elif isinstance(node, list):
+            for value in node:
+                locate(value)
+
+    config = json.loads(_OWN_CONFIG.read_text(encoding="utf-8"))
+    locate(config)
+    handle, path = tempfile.mkstemp(prefix="minsheng-opencc-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(config, out, ensure_ascii=False)
+    try:
+        return opencc.OpenCC(path)
+    finally:
+        os.unlink(path)
+
+
 def to_traditional(text: str) -> str:
-    return _converter("s2tw").convert(text)
+    """Converted by phrase, as a Taiwan-standard reader expects it."""
+    return _own_traditional().convert(text)
 
 
 def normalize(text: Optional[str]) -> str:
