@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from bot.textnorm import fold_width, normalize
 
@@ -99,15 +100,42 @@ def looks_like_ticket_number(text: str) -> bool:
 _NUM = r"[0-9一二三四五六七八九十百零两〇]+"
 _PLACE_NAME = r"(?:(?![的了在是把被给能想要让也都还就很没不吗呢吧])[\u4e00-\u9fa5a-z0-9]){2,12}?"
 _STREET = r"(?:路|街(?!道|坊)|大道|巷|胡同|大街)(?!灯|面|牌|况|费|由|过|边)"
-_LOCATION_PARTS = [
-    rf"{_PLACE_NAME}(?:小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)",
-    rf"{_PLACE_NAME}{_STREET}(?:{_NUM}号)?",
-    rf"{_NUM}(?:栋|幢|号楼|座)",
-    rf"{_NUM}(?:单元)",
-    rf"{_NUM}(?:楼|层)(?!道|梯|下|上|顶)",
-    rf"{_NUM}(?:室|号)",
-]
-_LOCATION = re.compile("(?:" + "|".join(_LOCATION_PARTS) + r")(?:\s*(?:" + "|".join(_LOCATION_PARTS) + "))*")
+_ESTATE = r"(?:小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)"
+# Where in a place: kept with it ("4栋门口", "5栋楼下", "36号对面").
+_LANDMARK = (
+    r"(?:的)?(?:大门口|门口|楼下|楼上|对面|旁边|附近|后面|前面|背后|侧面|[东南西北]门口?|[东南西北]侧|"
+    r"十字路口|路口|交叉口|拐角|转角|楼道|电梯口|电梯|地下车库|车库|停车场|公交站|站台|花坛|垃圾站|入口|出口)"
+)
+# Words that end in 路/街 without naming one: "晚上走路", "污水冒到路上", "这条街", "马路".
+_NOT_A_ROAD_BEFORE = set("走到过上下修挖铺马公道小大山水线半去来带让挡拦堵出进回问认迷赶引绕条段边")
+_DEMONSTRATIVE = re.compile(r"^(?:这|那|哪|每|一条|整条)")
+
+
+def _parts_pattern(names: Tuple[str, ...]) -> List[str]:
+    gazetteer = [rf"(?:{'|'.join(re.escape(n) for n in names)})(?:{_ESTATE})?"] if names else []
+    return gazetteer + [
+        rf"{_PLACE_NAME}{_ESTATE}",
+        rf"{_PLACE_NAME}{_STREET}(?:{_NUM}号)?",
+        rf"{_NUM}(?:栋|幢|号楼|座)",
+        rf"{_NUM}(?:单元)",
+        rf"{_NUM}(?:楼|层)(?!道|梯|下|上|顶)",
+        rf"{_NUM}(?:室|号)",
+    ]
+
+
+@functools.lru_cache(maxsize=4)
+def _location_pattern(names: Tuple[str, ...]) -> "re.Pattern[str]":
+    part = "(?:" + "|".join(_parts_pattern(names)) + ")"
+    joined = rf"{part}(?:\s*(?:[和与跟及、]\s*)?{part})*"
+    return re.compile(rf"{joined}(?:{_LANDMARK}){{0,2}}")
+
+
+def _gazetteer_names() -> Tuple[str, ...]:
+    from bot import places  # the gazetteer reads the settings; imported when first needed
+
+    return tuple(places.load().names())
+
+
 _GENERIC_PLACES = {
     "小区",
     "社区",
@@ -126,19 +154,42 @@ _GENERIC_PLACES = {
 _LEADING_NOISE = re.compile(
     r"^(?:我家|我们|我们家|我住|住在|就在|在|是|那个|这个|我|家|建议|希望|感谢|谢谢|表扬|问问|问一下|一下|找|请|帮|想|要)+"
 )
+_STREET_END = re.compile(_STREET)
+# Verbs that never stand in a place's name: "自己去找社区", "打给幸福小区物业" — the place, if any,
+# begins after them.
+_VERB_BEFORE_PLACE = re.compile(r".*(?:找|去|给|告诉|联系|问|说)")
+
+
+def _names_a_place(run: str, names: Tuple[str, ...]) -> bool:
+    """A run the patterns found is a place unless its road is a verb or a pointer ("走路", "这条街")."""
+    if _DEMONSTRATIVE.match(run) or re.sub(rf"{_LANDMARK}$", "", run) in _GENERIC_PLACES:
+        return False
+    if any(n in run for n in names):
+        return True
+    first_street = _STREET_END.search(run)
+    first_estate = re.search(_ESTATE, run)
+    if first_street and (not first_estate or first_street.start() < first_estate.start()):
+        before = run[first_street.start() - 1] if first_street.start() else ""
+        if before in _NOT_A_ROAD_BEFORE or first_street.start() < 2:
+            return False
+    return True
 
 
 def find_location(text: str) -> Optional[Span]:
-    """The longest address-like run (小区/路/栋/单元/楼层/室) in the text, in the resident's own
-    characters."""
+    """The longest place-like run (a gazetteer name, 小区/路/栋/单元/楼层/室, and a landmark such as
+    门口/楼下/对面) in the text, in the resident's own characters."""
     norm = normalize(text)
+    names = _gazetteer_names()
     best = None
-    for match in _LOCATION.finditer(norm):
+    for match in _location_pattern(names).finditer(norm):
         start, end = match.start(), match.end()
         lead = _LEADING_NOISE.match(norm[start:end])
-        if lead:
+        if lead and not any(norm.startswith(n, start) for n in names):
             start += lead.end()
-        if end - start < 2 or norm[start:end] in _GENERIC_PLACES:
+        verb = _VERB_BEFORE_PLACE.match(norm[start:end])
+        if verb and not any(n in norm[start:end] for n in names if norm.find(n, start) < start + verb.end()):
+            start += verb.end()
+        if end - start < 2 or not _names_a_place(norm[start:end], names):
             continue
         if best is None or (end - start) > (best[1] - best[0]):
             best = (start, end)
@@ -152,9 +203,11 @@ _PART_KINDS = [
     ("street", re.compile(rf"{_PLACE_NAME}{_STREET}(?:{_NUM}号)?")),
     ("building", re.compile(rf"{_NUM}(?:栋|幢|号楼|座)")),
     ("unit", re.compile(rf"{_NUM}单元")),
-    ("floor", re.compile(rf"{_NUM}(?:楼|层)(?!道|梯)")),
+    ("floor", re.compile(rf"{_NUM}(?:楼|层)(?!道|梯|下|上)")),
     ("room", re.compile(rf"{_NUM}室")),
+    ("landmark", re.compile(rf"(?:{_LANDMARK}){{1,2}}$")),
 ]
+_KINDS = [kind for kind, _ in _PART_KINDS]
 
 
 def _parts(text: str) -> dict:
@@ -164,28 +217,39 @@ def _parts(text: str) -> dict:
         match = pattern.search(norm)
         if match:
             found[kind] = (match.start(), match.end())
+    for name in _gazetteer_names():
+        at = norm.find(name)
+        if at >= 0 and "estate" not in found and "street" not in found:
+            found["estate"] = (at, at + len(name))
     return found
 
 
 def merge_location(previous: Optional[str], correction: str) -> str:
-    """Apply a correction such as "是4栋" to "幸福小区3栋2单元" → "幸福小区4栋2单元".
+    """Apply a correction such as "是4栋" to "幸福小区3栋2单元" → "幸福小区4栋2单元", or "5栋楼下"
+    to "锦绣江南4栋门口" → "锦绣江南5栋楼下".
 
-    When the correction names parts the previous location did not have, or names an estate or a
-    street (a different place), the correction replaces the previous location."""
+    A correction that names an estate or a street (a different place), or nothing a place is made
+    of, replaces the previous location; otherwise each part it names replaces the same part, and a
+    part the previous location lacked is put where it belongs."""
     if not previous:
         return correction
     new_parts = _parts(correction)
     old_parts = _parts(previous)
     if not new_parts or "estate" in new_parts or "street" in new_parts:
         return correction
-    if not set(new_parts) <= set(old_parts):
-        return correction
+
+    edits = []  # (start, end, text) in previous
+    for kind, (n_start, n_end) in new_parts.items():
+        piece = correction[n_start:n_end]
+        if kind in old_parts:
+            edits.append((*old_parts[kind], piece))
+            continue
+        earlier = [old_parts[k][1] for k in _KINDS[: _KINDS.index(kind)] if k in old_parts]
+        at = max(earlier) if earlier else len(previous)
+        edits.append((at, at, piece))
     merged = previous
-    # replace from the right so earlier offsets stay valid
-    for kind in sorted(new_parts, key=lambda k: old_parts[k][0], reverse=True):
-        o_start, o_end = old_parts[kind]
-        n_start, n_end = new_parts[kind]
-        merged = merged[:o_start] + correction[n_start:n_end] + merged[o_end:]
+    for start, end, piece in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        merged = merged[:start] + piece + merged[end:]
     return merged
 
 

@@ -30,6 +30,7 @@ from bot.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAXONOMY = PROJECT_ROOT / "bot" / "taxonomy.yml"
+DEFAULT_PLACES = PROJECT_ROOT / "bot" / "places.yml"
 
 # Files the product creates are readable by its own user only (databases, uploads, logs, secrets).
 PRIVATE_UMASK = 0o077
@@ -80,6 +81,8 @@ class Settings:
     timezone: str
     holidays: FrozenSet[dt.date]
     taxonomy_file: Path
+    places_file: Path  # the district's gazetteer (街道 → 社区 → 小区, roads)
+    gas_emergency_line: str  # the gas company's emergency number, told to a resident who smells gas
     category_confidence: float
     scheduler: bool
     scheduler_interval: float
@@ -185,6 +188,14 @@ class Settings:
         if not taxonomy_file.is_file():
             problems.append(f"MINSHENG_TAXONOMY_FILE={str(taxonomy_file)!r} is not a file")
             taxonomy_file = DEFAULT_TAXONOMY
+        places_file = Path(get("MINSHENG_PLACES_FILE") or DEFAULT_PLACES)
+        if not places_file.is_file():
+            problems.append(f"MINSHENG_PLACES_FILE={str(places_file)!r} is not a file")
+            places_file = DEFAULT_PLACES
+        gas_line = (get("MINSHENG_GAS_EMERGENCY_LINE") or "").strip()
+        if gas_line and not re.fullmatch(r"[0-9][0-9-]{2,19}", gas_line):
+            problems.append(f"MINSHENG_GAS_EMERGENCY_LINE={gas_line!r} is not a telephone number")
+            gas_line = ""
         web_public_url = (get("MINSHENG_WEB_PUBLIC_URL") or "").rstrip("/")
         for name, url in (
             ("MINSHENG_WEB_PUBLIC_URL", web_public_url),
@@ -221,6 +232,8 @@ class Settings:
             timezone=timezone,
             holidays=frozenset(holidays),
             taxonomy_file=taxonomy_file,
+            places_file=places_file,
+            gas_emergency_line=gas_line,
             category_confidence=number("MINSHENG_CATEGORY_CONFIDENCE", "0.5", float, 0, 1),
             scheduler=scheduler != "off",
             scheduler_interval=number("MINSHENG_SCHEDULER_INTERVAL", "5", float, 0.1, 3600),

@@ -26,7 +26,7 @@ def test_parse_carries_category_and_urgency_with_rankings(parse):
     assert result["urgency"]["name"] == "hazard"
     assert {r["name"] for r in result["urgency_ranking"]} == {"emergency", "hazard", "normal"}
     entities = {(e["entity"], e["value"]) for e in result["entities"]}
-    assert entities == {("location", "幸福小区3栋2单元"), ("phone", "13812345678")}
+    assert entities == {("location", "幸福小区3栋2单元楼道"), ("phone", "13812345678")}
     assert result["script"] == "simplified"
 
 

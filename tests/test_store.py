@@ -152,3 +152,29 @@ def test_migrations_downgrade_and_upgrade_again(database_url):
     assert "tickets" not in sa.inspect(sa.create_engine(database_url)).get_table_names()
     upgrade(database_url)
     assert "tickets" in sa.inspect(sa.create_engine(database_url)).get_table_names()
+
+
+def test_a_ticket_records_its_street_and_community_or_is_flagged(database_url):
+    tax = taxonomy.load()
+    with session_scope(database_url) as session:
+        known, _ = create_ticket(session, report("p1", location="錦繡江南4棟門口"), tax, now=NOON_UTC)
+        unknown, _ = create_ticket(session, report("p2", location="沃尔玛后面的停车场"), tax, now=NOON_UTC)
+        located, _ = create_ticket(
+            session, report("p3", location="这附近", latitude=30.47055, longitude=106.63605), tax, now=NOON_UTC
+        )
+        none, _ = create_ticket(session, report("p4"), tax, now=NOON_UTC)
+        assert (known.street, known.community, known.place_unknown) == ("枣山街道", "城南社区", False)
+        assert (unknown.street, unknown.community, unknown.place_unknown) == (None, None, True)
+        assert unknown.location == "沃尔玛后面的停车场"  # kept as the resident said it
+        assert (located.street, located.community) == ("枣山街道", "城南社区")
+        assert (located.latitude, located.longitude) == (30.47055, 106.63605)
+        assert not none.place_unknown  # no place given: nothing to check
+
+
+@pytest.mark.parametrize("latitude, longitude", [(91.0, 106.6), (30.4, 181.0), (30.4, None)])
+def test_impossible_coordinates_are_refused(database_url, latitude, longitude):
+    from bot.store.tickets import InvalidReport
+
+    with session_scope(database_url) as session:
+        with pytest.raises(InvalidReport, match="坐标"):
+            create_ticket(session, report("bad", latitude=latitude, longitude=longitude), taxonomy.load())

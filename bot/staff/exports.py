@@ -17,7 +17,10 @@ from bot.store.schema import Ticket
 from bot.store.workdays import local_today
 from bot.textnorm import fold_width
 
-HEADER = ["编号", "受理时间", "内容", "类别", "紧急程度", "状态", "主办部门", "地点", "联系电话", "办理时限"]
+HEADER = [
+    *("编号", "受理时间", "内容", "类别", "紧急程度", "状态", "主办部门"),
+    *("地点", "街道", "社区", "联系电话", "办理时限"),
+]
 MAX_ROWS = 100_000
 
 
@@ -40,6 +43,8 @@ def rows(session, user, wanted):
             states.LABELS.get(t.status, t.status),
             tax.departments[t.lead_department].name if t.lead_department in tax.departments else t.lead_department,
             t.location or "",
+            t.street or "",
+            t.community or "",
             shown_phone(user, ticket.phone) or "",
             t.deadline.isoformat(),
         ]

@@ -45,6 +45,9 @@ class TicketSummary(Model):
     created_at: dt.datetime
     description: str
     location: Optional[str]
+    street: Optional[str] = Field(None, description="街道, from the district's gazetteer")
+    community: Optional[str] = Field(None, description="社区, from the district's gazetteer")
+    place_unknown: bool = Field(False, description="a place was given that the gazetteer does not know: check it")
     flagged: bool = Field(..., description="for the supervisor: an emergency, or reopened by a dissatisfied resident")
     overdue: bool = Field(..., description="open and past its deadline")
 
@@ -56,6 +59,8 @@ class TicketDetail(TicketSummary):
     photo_url: Optional[str]
     channel: str
     category_confidence: Optional[float]
+    latitude: Optional[float] = Field(None, description="the position the resident's device gave (WGS-84)")
+    longitude: Optional[float] = Field(None, description="the position the resident's device gave (WGS-84)")
     phone: Optional[str] = Field(None, description="masked for roles that may not see phone numbers")
     history: List[HistoryLine]
 
@@ -95,6 +100,9 @@ def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
         created_at=ticket.created_at,
         description=shown(user, ticket.description) or "",
         location=shown(user, ticket.location),
+        street=ticket.street,
+        community=ticket.community,
+        place_unknown=ticket.place_unknown,
         flagged=bool(ticket.flagged),
         overdue=ticket.is_overdue(today),
     )
@@ -108,6 +116,8 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
         photo_url=ticket.photo_url,
         channel=ticket.channel,
         category_confidence=ticket.category_confidence,
+        latitude=ticket.latitude,
+        longitude=ticket.longitude,
         phone=permissions.shown_phone(user, ticket.phone) or None,
         history=[
             HistoryLine(

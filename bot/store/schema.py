@@ -81,6 +81,12 @@ class Ticket(Base):
     urgency = Column(String(20), nullable=False, default="normal")
     urgency_confidence = Column(Float)
     location = Column(Text)
+    # The place as the gazetteer knows it (None: not found there — the dispatcher checks it) and the
+    # position the resident's device gave, if any.
+    street = Column(String(60), index=True)
+    community = Column(String(60))
+    latitude = Column(Float)
+    longitude = Column(Float)
     detail = Column(Text)
     photo_url = Column(Text)
     phone = Column(String(40))
@@ -117,6 +123,11 @@ class Ticket(Base):
     @is_overdue.expression  # type: ignore[no-redef]
     def is_overdue(cls, today: dt.date):  # noqa: N805
         return and_(cls.status.in_(states.OPEN), cls.deadline < today)
+
+    @property
+    def place_unknown(self) -> bool:
+        """A place was given that the gazetteer does not know: the dispatcher checks it."""
+        return bool(self.location) and self.street is None
 
     __table_args__ = (
         Index("ix_tickets_status_deadline", "status", "deadline"),

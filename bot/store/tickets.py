@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import limits
+from bot import limits, places
 from bot.errors import InvalidInput
 from bot.parsing import PHOTO_PATH, find_phone
 from bot.store import states
@@ -37,6 +37,9 @@ class NewReport:
     script: Optional[str] = None
     channel: str = "chat"
     actor: str = "resident"
+    # The position the resident's device gave ("用当前位置"), WGS-84.
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
 
 
 class InvalidReport(InvalidInput):
@@ -86,6 +89,10 @@ def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
         raise InvalidReport("channel", "来源渠道不对")
     if report.script not in (None, "simplified", "traditional"):
         raise InvalidReport("script", "文字类型不对")
+    if (report.latitude is None) != (report.longitude is None) or (
+        report.latitude is not None and not (-90 <= report.latitude <= 90 and -180 <= report.longitude <= 180)  # type: ignore[operator]
+    ):
+        raise InvalidReport("latitude", "位置坐标不对")
     _check_length("actor", "登记人", report.actor, 200)
 
 
@@ -101,6 +108,7 @@ def create_ticket(
     now = now or utcnow()
     today = local_today(now)
     category = report.category_id if report.category_id in taxonomy.categories else "other"
+    place = place_of(report)
     ticket = Ticket(
         number=next_number(session, today),
         submission_key=report.submission_key,
@@ -112,6 +120,10 @@ def create_ticket(
         urgency=report.urgency,
         urgency_confidence=report.urgency_confidence,
         location=report.location,
+        street=place.street,
+        community=place.community,
+        latitude=report.latitude,
+        longitude=report.longitude,
         detail=report.detail,
         photo_url=report.photo_url,
         phone=report.phone,
@@ -146,6 +158,15 @@ def create_ticket(
             raise
         return existing, False
     return ticket, True
+
+
+def place_of(report: NewReport) -> places.Place:
+    """The 街道 and 社区 of a report: from the words of its place, else from the device's position."""
+    gazetteer = places.load()
+    place = gazetteer.resolve(report.location)
+    if not place.known and report.latitude is not None and report.longitude is not None:
+        place = gazetteer.nearest(report.latitude, report.longitude) or places.UNKNOWN
+    return place
 
 
 def deadline_from(day: dt.date, taxonomy: Taxonomy, category_id: str, urgency: str) -> dt.date:
