@@ -60,19 +60,46 @@ async def test_start_report_takes_what_the_first_message_gives(sqlite_url):
     dispatcher, events = await run(ActionStartReport(), tracker)
     slots = slot_events(events)
     assert slots["category"] == "building" and slots["urgency"] == "hazard"
-    assert slots["location"] == "3栋2单元" and slots["phone"] == "13812345678"
+    # "3栋2单元" without the compound is not yet a place: kept, and the compound is asked
+    assert slots["location"] is None and slots["location_hint"] == "3栋2单元"
+    assert slots["phone"] == "13812345678"
     assert slots["report_id"]
     assert responses(dispatcher) == ["utter_category_understood", "utter_category_hazard"]
 
 
-async def test_emergency_advice_comes_first(sqlite_url):
+@pytest.mark.parametrize(
+    "text, kind, advice",
+    [
+        ("厨房一股煤气味，好像在漏", "gas", "utter_emergency_gas"),
+        ("对面楼三楼着火了，冒黑烟", "fire", "utter_emergency_fire"),
+        ("电梯卡在5楼，里面有人出不来", "lift", "utter_emergency_lift"),
+        ("楼梯口有个老人晕倒了", "injury", "utter_emergency_injury"),
+        ("楼下有人拿刀追着人跑", "crime", "utter_emergency_crime"),
+        ("这里好像很危险", None, "utter_emergency"),
+    ],
+)
+async def test_emergency_advice_for_the_emergency_at_hand_comes_first(sqlite_url, text, kind, advice):
+    from bot.classifier.urgency_rules import emergency_kind
+
+    assert emergency_kind(text) == kind
     tracker = make_tracker(
-        text="闻到一股煤气味",
+        text=text,
         category_ranking=ranking(("utilities", 0.8), ("safety", 0.1)),
-        urgency={"name": "emergency", "confidence": 1.0},
+        urgency={"name": "emergency", "confidence": 1.0, "kind": kind},
     )
     dispatcher, _ = await run(ActionStartReport(), tracker)
-    assert responses(dispatcher)[0] == "utter_emergency"
+    assert responses(dispatcher)[0] == advice
+
+
+async def test_the_gas_company_line_is_told_when_configured(sqlite_url, monkeypatch):
+    tracker = make_tracker(
+        text="闻到天然气味", urgency={"name": "emergency", "confidence": 1.0, "kind": "gas"}, category_ranking=[]
+    )
+    dispatcher, _ = await run(ActionStartReport(), tracker)
+    assert "燃气表或缴费单" in dispatcher.messages[0]["gas_line"]
+    monkeypatch.setenv("MINSHENG_GAS_EMERGENCY_LINE", "0826-96777")
+    dispatcher, _ = await run(ActionStartReport(), tracker)
+    assert dispatcher.messages[0]["gas_line"] == "燃气公司抢修电话 0826-96777"
 
 
 async def test_unsure_category_is_asked_among_the_top_few(sqlite_url):
@@ -93,7 +120,14 @@ async def test_unsure_category_is_asked_among_the_top_few(sqlite_url):
 async def test_category_buttons_in_traditional_for_a_traditional_writer(sqlite_url):
     tracker = make_tracker(text="這邊晚上很亂", slots={"category_candidates": ["safety"]})
     dispatcher, _ = await run(ActionAskCategory(), tracker)
-    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["治安與消防", "其他"]
+    # one candidate is no choice: the commonest categories are offered with it
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == [
+        "治安與消防",
+        "房屋與公共設施",
+        "物業服務",
+        "環境衛生",
+        "其他",
+    ]
 
 
 def test_category_chosen_by_position_or_name():
@@ -145,7 +179,7 @@ def test_a_correction_changes_only_the_part_named():
         text="不对，是4栋", intent="inform", events=events, slots={"requested_slot": "confirmed", "location": "4栋"}
     )
     result, said = validate("location", "4栋", tracker)
-    assert result == {"location": "幸福小区4栋2单元"}
+    assert result["location"] == "幸福小区4栋2单元"
     assert said == ["utter_location_updated"]
 
 
@@ -161,7 +195,7 @@ def test_a_place_given_unasked_is_kept_whole():
         entities=[{"entity": "location", "value": "人民路88号"}],
         slots={"requested_slot": "detail", "location": "人民路88号"},
     )
-    assert validate("location", "人民路88号", tracker)[0] == {"location": "人民路88号门口"}
+    assert validate("location", "人民路88号", tracker)[0]["location"] == "人民路88号门口"
     assert validate("detail", "人民路88号门口", tracker)[0] == {"detail": None}
 
 
@@ -416,3 +450,89 @@ async def test_internal_notes_never_reach_the_resident(sqlite_url):
     answer = dispatcher.messages[0]["ticket_list"]
     assert "已办结：已更换楼道灯" in answer and secrets[0] not in answer
     assert [u.note for u in await backend.updates_for("alice")][-1] == "已更换楼道灯"
+
+
+# ---------------------------------------------------------------- where: vague, "don't know", within a place
+
+
+def asked_where(text, intent="inform", **slots):
+    return make_tracker(text=text, intent=intent, slots={"requested_slot": "location", **slots})
+
+
+@pytest.mark.parametrize("answer", ["就在我家楼下", "這附近", "小区里面"])
+def test_an_answer_that_only_points_gets_a_follow_up_and_the_form_goes_on(answer):
+    result, said = validate("location", answer, asked_where(answer))
+    assert result == {"location": None, "location_tries": 1} and said == ["utter_location_vague"]
+
+
+@pytest.mark.parametrize("answer", ["说不上来", "記不清楚了", "不知道"])
+def test_dont_know_gets_help_finding_words_for_the_place(answer):
+    result, said = validate("location", answer, asked_where(answer, intent="deny"))
+    assert result == {"location": None, "location_tries": 1} and said == ["utter_location_dont_know"]
+
+
+def test_after_two_vague_answers_the_words_are_taken_as_said():
+    result, said = validate("location", "就楼下", asked_where("就楼下", location_tries=2))
+    assert result["location"] == "就楼下" and said == ["utter_location_taken_as_said"]
+
+
+def test_a_named_answer_is_the_place_whole():
+    result, said = validate("location", "锦绣江南4栋门口", asked_where("锦绣江南4栋门口", location_tries=1))
+    assert result == {"location": "锦绣江南4栋门口", "location_hint": None, "location_tries": None} and said == []
+
+
+def test_an_answer_within_the_place_already_named():
+    tracker = asked_where("88号门口", location_hint="人民路")
+    assert validate("location", "88号门口", tracker)[0]["location"] == "人民路88号门口"
+    tracker = asked_where("不知道门牌号", intent="deny", location_hint="人民路")
+    assert validate("location", "不知道门牌号", tracker)[0]["location"] == "人民路"
+
+
+async def test_a_road_alone_is_asked_within():
+    from bot.actions.report import ActionAskLocation
+
+    tracker = make_tracker(
+        text="人民路上的路灯不亮",
+        entities=[{"entity": "location", "value": "人民路"}],
+        category_ranking=ranking(("roads", 0.9)),
+    )
+    dispatcher, events = await run(ActionStartReport(), tracker)
+    slots = slot_events(events)
+    assert slots["location"] is None and slots["location_hint"] == "人民路"
+    dispatcher, _ = await run(ActionAskLocation(), make_tracker(slots=slots))
+    assert dispatcher.messages == [
+        {**dispatcher.messages[0], "response": "utter_ask_location_within", "place": "人民路"}
+    ]
+
+
+async def test_a_photo_first_is_kept_for_the_report_that_follows():
+    from bot.actions.report import ActionBareAnswer
+
+    photo = "/photos/" + "b" * 32 + ".jpg"
+    tracker = make_tracker(
+        text=f'/inform{{"photo_url":"{photo}"}}', intent="inform", entities=[{"entity": "photo_url", "value": photo}]
+    )
+    dispatcher, events = await run(ActionBareAnswer(), tracker)
+    assert responses(dispatcher) == ["utter_photo_first"] and slot_events(events)["photo_url"] == photo
+    tracker = make_tracker(text="井盖被人偷了", slots={"photo_url": photo}, category_ranking=ranking(("roads", 0.9)))
+    _, events = await run(ActionStartReport(), tracker)
+    assert slot_events(events)["photo_url"] == photo
+
+
+async def test_the_device_position_names_the_nearest_place():
+    from bot.actions.report import ActionBareAnswer
+
+    tracker = make_tracker(
+        text='/share_location{"latitude":30.47055,"longitude":106.63605}',
+        intent="share_location",
+        slots={"latitude": 30.47055, "longitude": 106.63605},
+    )
+    dispatcher, events = await run(ActionBareAnswer(), tracker)
+    assert responses(dispatcher) == ["utter_position_found", "utter_ask_problem_after_place"]
+    assert dispatcher.messages[0]["place"] == "锦绣江南"
+    assert slot_events(events)["location_hint"] == "锦绣江南"
+
+
+def test_the_compound_of_a_building_already_named():
+    tracker = asked_where("幸福小区", location_hint="3栋2单元")
+    assert validate("location", "幸福小区", tracker)[0]["location"] == "幸福小区3栋2单元"

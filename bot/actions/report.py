@@ -11,10 +11,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import limits, taxonomy
+from bot import limits, places, taxonomy
 from bot.actions import backend
+from bot.actions.place import position_slots
 from bot.actions.survey import resume_waiting_survey
-from bot.actions.understanding import category_slots, description_of, entity_value, in_script, was_cut
+from bot.actions.understanding import (
+    category_slots,
+    description_of,
+    emergency_advice,
+    entity_value,
+    in_script,
+    was_cut,
+)
 from bot.parsing import PHOTO_PATH, find_phone, mask_phone
 from bot.store.tickets import InvalidReport, NewReport
 from bot.textnorm import detect_script, meaningful
@@ -29,10 +37,14 @@ REPORT_SLOTS = (
     "category_confidence",
     "urgency",
     "location",
+    "location_hint",
+    "location_tries",
     "detail",
     "photo_url",
     "phone",
     "confirmed",
+    "latitude",
+    "longitude",
 )
 ANONYMOUS = "anonymous"
 NO_DETAIL = "无"
@@ -53,7 +65,11 @@ def announce_category(dispatcher: CollectingDispatcher, category_id: str, urgenc
 
 
 class ActionStartReport(Action):
-    """Takes in a freshly described problem: what it is, how urgent, and any slots given with it."""
+    """Takes in a freshly described problem: what it is, how urgent, and any slots given with it.
+
+    A place is taken from the message only when it is complete ("锦绣江南4栋门口"); a place that
+    says where but not where in it ("人民路") is kept as a hint for the question. A photo or a place
+    sent before any words (no report in progress) belongs to this report."""
 
     def name(self) -> Text:
         return "action_start_report"
@@ -73,17 +89,27 @@ class ActionStartReport(Action):
         if description and was_cut(message, raw):
             dispatcher.utter_message(response="utter_message_too_long", limit=limits.DESCRIPTION)
         if understood["urgency"] == "emergency":
-            dispatcher.utter_message(response="utter_emergency")
+            emergency_advice(dispatcher, message)
         if understood["category"]:
             announce_category(dispatcher, understood["category"], understood["urgency"])
         phone = entity_value(message, "phone")
+        fresh = not tracker.get_slot("report_id")
+        pending_photo = tracker.get_slot("photo_url") if fresh else None
+        position = (tracker.get_slot("latitude"), tracker.get_slot("longitude")) if fresh else (None, None)
+        place = entity_value(message, "location") or (tracker.get_slot("location_hint") if fresh else None)
+        complete = bool(place) and places.is_complete(place)
         events = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         events += [
             SlotSet("report_id", uuid.uuid4().hex),
             SlotSet("problem_description", description),
-            SlotSet("location", entity_value(message, "location")),
+            SlotSet("location", place if complete else None),
+            SlotSet("location_hint", None if complete else place),
             SlotSet("phone", phone),
         ]
+        if pending_photo and PHOTO_PATH.match(pending_photo):
+            events.append(SlotSet("photo_url", pending_photo))
+        if position[0] is not None and position[1] is not None:
+            events += [SlotSet("latitude", position[0]), SlotSet("longitude", position[1])]
         events += [SlotSet(k, v) for k, v in understood.items()]
         return events
 
@@ -99,13 +125,68 @@ class ActionAskCategory(Action):
     ) -> List[Dict[Text, Any]]:
         tax = taxonomy.load()
         candidates = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories]
-        if "other" not in candidates:
-            candidates.append("other")
+        # Too few to choose among ("我要投诉" says little of what): the taxonomy's first categories too.
+        if len([c for c in candidates if c != "other"]) < 2:
+            for category in tax.categories:
+                if len([c for c in candidates if c != "other"]) >= 4:
+                    break
+                if category not in candidates and category != "other":
+                    candidates.append(category)
+        candidates = [c for c in candidates if c != "other"] + ["other"]
         buttons = [
             {"title": in_script(tracker, tax.categories[c].name), "payload": f'/inform{{"category":"{c}"}}'}
             for c in candidates
         ]
         dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
+        return []
+
+
+class ActionAskLocation(Action):
+    """Where? — within the place already named ("在人民路的什么位置？"), or not again when the
+    answer to a vague reply already asked it."""
+
+    def name(self) -> Text:
+        return "action_ask_location"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        if tracker.get_slot("location_tries"):
+            return []  # the help just given ends with the question
+        hint = tracker.get_slot("location_hint")
+        if hint and places.has_name(hint):
+            dispatcher.utter_message(response="utter_ask_location_within", place=hint)
+        elif hint:
+            dispatcher.utter_message(response="utter_ask_location_which_place", place=hint)
+        else:
+            dispatcher.utter_message(response="utter_ask_location")
+        return []
+
+
+class ActionBareAnswer(Action):
+    """A photo or a place with nothing asked: kept for the report that follows, and the resident is
+    asked what the problem is."""
+
+    def name(self) -> Text:
+        return "action_bare_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message or {}
+        photo = entity_value(message, "photo_url")
+        place = entity_value(message, "location")
+        if tracker.get_slot("latitude") is not None and message.get("intent", {}).get("name") == "share_location":
+            found = position_slots(tracker.get_slot("latitude"), tracker.get_slot("longitude"), dispatcher, tracker)
+            dispatcher.utter_message(response="utter_ask_problem_after_place")
+            return [SlotSet(k, v) for k, v in found.items()] + [SlotSet("report_id", None)]
+        if photo and PHOTO_PATH.match(photo):
+            dispatcher.utter_message(response="utter_photo_first")
+            return [SlotSet("photo_url", photo), SlotSet("report_id", None)]
+        if place:
+            dispatcher.utter_message(response="utter_place_first", location=place)
+            return [SlotSet("location_hint", place), SlotSet("location", None), SlotSet("report_id", None)]
+        dispatcher.utter_message(response="utter_default")
         return []
 
 
@@ -175,6 +256,8 @@ class ActionSubmitReport(Action):
             phone=phone_span.value if phone_span else None,
             script=detect_script(description),
             channel=tracker.get_latest_input_channel() or "chat",
+            latitude=tracker.get_slot("latitude"),
+            longitude=tracker.get_slot("longitude"),
         )
         # A store that cannot be reached raises: Rasa tells the resident to send "确认" again, and the
         # same report id gives the same ticket however often it is sent (bot/rasa_patches.py).

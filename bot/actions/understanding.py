@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 
 from bot import limits, settings, taxonomy
 from bot.channels import CUT_FROM_KEY
+from bot.classifier.urgency_rules import EMERGENCY_KINDS
 from bot.textnorm import TRADITIONAL, clean_user_text, script_of, to_traditional
 
 
@@ -38,6 +39,23 @@ def category_slots(message: Dict[str, Any]) -> Dict[str, Any]:
         if confident_enough(ranking):
             slots["category"] = ranking[0]["name"]
     return slots
+
+
+def emergency_response(message: Dict[str, Any]) -> str:
+    """The advice for the emergency the message describes: fire, gas, someone trapped in a lift,
+    an injury, a crime, a collapse; general advice when only the model called it an emergency."""
+    kind = (message.get("urgency") or {}).get("kind")
+    return f"utter_emergency_{kind}" if kind in EMERGENCY_KINDS else "utter_emergency"
+
+
+def emergency_advice(dispatcher: Any, message: Dict[str, Any]) -> None:
+    response = emergency_response(message)
+    if response == "utter_emergency_gas":
+        line = settings.load().gas_emergency_line
+        gas_line = f"燃气公司抢修电话 {line}" if line else "燃气公司的抢修电话（燃气表或缴费单上有）；情况严重请拨 119"
+        dispatcher.utter_message(response=response, gas_line=gas_line)
+    else:
+        dispatcher.utter_message(response=response)
 
 
 def entity_value(message: Dict[str, Any], entity: str) -> Optional[str]:

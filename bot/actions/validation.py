@@ -9,9 +9,11 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import limits, taxonomy
+from bot import limits, places, taxonomy
+from bot.actions.place import position_slots
 from bot.actions.report import ANONYMOUS, NO_DETAIL, PHOTO_ONLY, announce_category
-from bot.actions.understanding import category_slots, description_of, entity_value, was_cut
+from bot.actions.understanding import category_slots, description_of, emergency_advice, entity_value, was_cut
+from bot.classifier.intent_signals import describes_problem
 from bot.parsing import PHOTO_PATH, find_last4, find_phone, merge_location
 from bot.textnorm import clean_user_text, meaningful, normalize
 
@@ -69,7 +71,14 @@ class ValidateReportForm(FormValidationAction):
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
         needed = list(domain_slots)
-        if tracker.get_slot("problem_description"):
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "share_location" and "location" in needed:
+            # the device's position fills the hint (extract_location_hint); only in this turn, and after
+            # the location itself, so that it is never asked for
+            needed.insert(needed.index("location") + 1, "location_hint")
+        # Still needed while it is being asked: the answer just extracted must be validated too (without
+        # this the answer was extracted, never validated, and the form asked for it again and again).
+        if tracker.get_slot("problem_description") and tracker.get_slot("requested_slot") != "problem_description":
             return needed
         return ["problem_description"] + needed
 
@@ -79,7 +88,7 @@ class ValidateReportForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "problem_description":
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent in ("stop", "check_status", "ask_capabilities", "greet"):
+        if intent in ("stop", "check_status", "ask_capabilities", "greet", "start_report"):
             return {}
         return {"problem_description": tracker.latest_message.get("text")}
 
@@ -98,7 +107,7 @@ class ValidateReportForm(FormValidationAction):
             understood = category_slots(tracker.latest_message)
             slots.update(understood)
             if understood["urgency"] == "emergency":
-                dispatcher.utter_message(response="utter_emergency")
+                emergency_advice(dispatcher, tracker.latest_message)
             if understood["category"]:
                 announce_category(dispatcher, understood["category"], understood["urgency"])
         return slots
@@ -109,9 +118,9 @@ class ValidateReportForm(FormValidationAction):
         if value is None:
             return {"category": None}
         chosen = match_category(str(value or ""), tracker.get_slot("category_candidates") or [])
-        if chosen is None:
-            understood = category_slots(tracker.latest_message)
-            chosen = understood["category"]
+        if chosen is None and describes_problem(str(value or "")):
+            # "其实是垃圾没人收" — a description again: classified; "这附近" is not a category at all
+            chosen = category_slots(tracker.latest_message)["category"]
         if chosen is None:
             dispatcher.utter_message(response="utter_category_not_recognised")
             return {"category": None}
@@ -132,15 +141,60 @@ class ValidateReportForm(FormValidationAction):
             return {"location": None}
         previous = previous_value(tracker, "location")
         asked = tracker.get_slot("requested_slot") == "location"
-        if not asked and only_a_location(tracker.latest_message, tracker.latest_message.get("text") or ""):
+        if asked:
+            return self._answer_to_where(text, dispatcher, tracker)
+        if only_a_location(tracker.latest_message, tracker.latest_message.get("text") or ""):
             text = clean_user_text(tracker.latest_message.get("text"), limits.MESSAGE)  # keep "门口", "楼下"…
-        merged = text if asked or not previous else merge_location(previous, text)
+        if not previous and not places.is_complete(text):
+            # "人民路", "3栋2单元" said in passing: kept to ask where in it, not taken for the place
+            return {"location": None, "location_hint": text}
+        merged = merge_location(previous, text) if previous else text
         if len(merged) > limits.LOCATION:
             dispatcher.utter_message(response="utter_location_too_long", limit=limits.LOCATION)
             return {"location": previous}
-        if previous and merged != previous and not asked:
+        if previous and merged != previous:
             dispatcher.utter_message(response="utter_location_updated", location=merged)
-        return {"location": merged}
+        return {"location": merged, "location_hint": None}
+
+    # After this many answers that only point at a place, what the resident said is taken as it is
+    # (the ticket is flagged for the dispatcher: its place is not in the gazetteer).
+    VAGUE_ANSWERS_BEFORE_TAKING = 2
+
+    def _answer_to_where(self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """The answer to "where?": the whole answer is the place, within the place already named
+        ("人民路" + "88号门口"); an answer that only points ("我们小区", "楼下") or cannot tell
+        ("说不清楚") gets help in finding words for it, and the report goes on."""
+        hint = tracker.get_slot("location_hint")
+        tries = int(tracker.get_slot("location_tries") or 0)
+        kind = places.vagueness(text)
+        if hint and normalize(hint) not in normalize(text):
+            if places.has_name(hint) and not places.has_name(text):  # "人民路" + "88号门口"
+                text, kind = (hint if kind == "dont_know" else f"{hint}{text}"), None
+            elif not places.has_name(hint) and places.has_name(text) and not places.has_spot(text):
+                text = f"{text}{hint}"  # "3栋2单元" + "幸福小区"
+            elif kind == "dont_know" and tries >= 1:
+                text, kind = hint, None  # the part already given is better than nothing
+        if kind and tries < self.VAGUE_ANSWERS_BEFORE_TAKING:
+            response = "utter_location_dont_know" if kind == "dont_know" else "utter_location_vague"
+            dispatcher.utter_message(response=response, answer=text)
+            return {"location": None, "location_tries": tries + 1}
+        if len(text) > limits.LOCATION:
+            dispatcher.utter_message(response="utter_location_too_long", limit=limits.LOCATION)
+            return {"location": None}
+        if kind:
+            dispatcher.utter_message(response="utter_location_taken_as_said", location=text)
+        return {"location": text, "location_hint": None, "location_tries": None}
+
+    async def extract_location_hint(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The device's position ("用当前位置"): the nearest place the gazetteer knows is named and
+        the resident is asked where in it — their answer, and the summary, confirm it."""
+        message = tracker.latest_message or {}
+        if (message.get("intent") or {}).get("name") != "share_location":
+            return {}
+        latitude, longitude = entity_value(message, "latitude"), entity_value(message, "longitude")
+        return position_slots(latitude, longitude, dispatcher, tracker)
 
     def validate_detail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

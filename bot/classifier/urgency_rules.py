@@ -12,27 +12,34 @@ from typing import Optional
 from bot.textnorm import normalize
 
 _GAS = r"(煤气|燃气|天然气|液化气|瓦斯)"
-EMERGENCY = re.compile(
-    "|".join(
-        [
-            _GAS + r"的?(味|泄漏|泄露|漏了|漏气|在漏)",
-            r"闻到.{0,6}" + _GAS,
-            _GAS + r".{0,12}(呲呲|嘶嘶|滋滋)",
-            r"(漏气了|漏气啦).{0,10}(味|臭)",
-            r"(着火|起火|失火|火灾|烧起来|冒浓烟|冒黑烟|浓烟滚滚|火苗)",
-            r"(困|关|卡)在电梯",
-            r"电梯.{0,10}(被困|困住|困人|关着|有人出不来|人出不来|卡住了人|里面还有人|里面有人)",
-            r"(有人|老人|小孩|孩子).{0,6}(晕倒|昏倒|倒地|不省人事|没有呼吸|叫不醒|掉进|落水)",
-            r"(砸到|压到|压住|砸伤|砸中)了?人|人被(压|砸)",
-            r"(打架|斗殴|砍人|持刀|动刀|拿刀|打起来)",
-            r"(有人|人).{0,12}(流血|被砍|被捅|砍伤)",
-            r"(流了很多血|血流不止|头破血流)",
-            r"(要跳楼|想跳楼|轻生)",
-            r"(触电|电死人)",
-            r"(房子|房屋|楼|墙).{0,4}(塌了|倒塌|垮了)",
-        ]
-    )
-)
+# Each kind of emergency gets its own advice (what to do first, whom to call).
+EMERGENCY_KINDS = {
+    "gas": [
+        _GAS + r"的?(味|泄漏|泄露|漏了|漏气|在漏)",
+        r"闻到.{0,6}" + _GAS,
+        _GAS + r".{0,12}(呲呲|嘶嘶|滋滋)",
+        r"(漏气了|漏气啦).{0,10}(味|臭)",
+    ],
+    "fire": [r"(着火|起火|失火|火灾|烧起来|冒浓烟|冒黑烟|浓烟滚滚|火苗)"],
+    "lift": [
+        r"(困|关|卡)在电梯",
+        r"电梯.{0,10}(被困|困住|困人|关着|有人出不来|人出不来|卡住了人|里面还有人|里面有人)",
+    ],
+    "injury": [
+        r"(有人|老人|小孩|孩子).{0,6}(晕倒|昏倒|倒地|不省人事|没有呼吸|叫不醒|掉进|落水)",
+        r"(砸到|压到|压住|砸伤|砸中)了?人|人被(压|砸)",
+        r"(流了很多血|血流不止|头破血流)",
+        r"(要跳楼|想跳楼|轻生)",
+        r"(触电|电死人)",
+    ],
+    "crime": [
+        r"(打架|斗殴|砍人|持刀|动刀|拿刀|打起来)",
+        r"(有人|人).{0,12}(流血|被砍|被捅|砍伤)",
+    ],
+    "collapse": [r"(房子|房屋|楼|墙).{0,4}(塌了|倒塌|垮了)"],
+}
+_KIND_PATTERNS = {kind: re.compile("|".join(patterns)) for kind, patterns in EMERGENCY_KINDS.items()}
+EMERGENCY = re.compile("|".join(p for patterns in EMERGENCY_KINDS.values() for p in patterns))
 # "万一着火了往哪跑", "如果起火" — danger feared, not happening: a hazard at most.
 _HYPOTHETICAL_BEFORE = re.compile(r"(万一|如果|要是|一旦|假如|怕|担心|防止)\W{0,2}\w{0,3}$")
 _HYPOTHETICAL_AFTER = re.compile(r"^\w{0,2}(往哪跑|怎么办|咋办|怎么逃|逃不出)")
@@ -55,12 +62,27 @@ HAZARD = re.compile(
 )
 
 
-def _real_emergency(norm: str) -> bool:
-    for match in EMERGENCY.finditer(norm):
+def _real(pattern: "re.Pattern[str]", norm: str) -> bool:
+    for match in pattern.finditer(norm):
         before, after = norm[max(0, match.start() - 6) : match.start()], norm[match.end() : match.end() + 6]
         if not (_HYPOTHETICAL_BEFORE.search(before) or _HYPOTHETICAL_AFTER.search(after)):
             return True
     return False
+
+
+def _real_emergency(norm: str) -> bool:
+    return _real(EMERGENCY, norm)
+
+
+def emergency_kind(text: str) -> Optional[str]:
+    """Which emergency is happening now (gas, fire, lift, injury, crime, collapse), the first one
+    named when several are; None when no pattern says so (the model may still call it one)."""
+    norm = normalize(text)
+    found = [(m.start(), kind) for kind, p in _KIND_PATTERNS.items() for m in [p.search(norm)] if m]
+    for _, kind in sorted(found):
+        if _real(_KIND_PATTERNS[kind], norm):
+            return kind
+    return None
 
 
 def rule_urgency(text: str) -> Optional[str]:

@@ -20,7 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.classifier.model import TextClassifier
-from bot.classifier.urgency_rules import rule_urgency
+from bot.classifier.urgency_rules import emergency_kind, rule_urgency
 from bot.textnorm import detect_script
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,12 @@ def combine_urgency(text: str, ranking: List[Dict[str, Any]]) -> Dict[str, Any]:
     ruled = rule_urgency(text)
     order = {"normal": 0, "hazard": 1, "emergency": 2}
     if ruled and order[ruled] > order.get(str(best["name"]), 0):
-        return {"name": ruled, "confidence": 1.0, "source": "rule"}
-    return {**best, "source": "model"}
+        combined = {"name": ruled, "confidence": 1.0, "source": "rule"}
+    else:
+        combined = {**best, "source": "model"}
+    if combined["name"] == "emergency":
+        combined["kind"] = emergency_kind(text)  # which advice to give; None: the model's own reading
+    return combined
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -1,6 +1,6 @@
 """`rasa data validate`, stricter: any warning fails, except "response not used in any story or
 rule" for a response that an action or a form really uses, and "intent not in the NLU data" for an
-intent that only machines send (the deliverer's EXTERNAL_ intents, the channels' payloads) —
+intent that only machines send (the deliverer's EXTERNAL_ intents, the channels' and the chat page's payloads) —
 Rasa cannot see either."""
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def responses_used_outside_stories() -> set:
 
 
 def intents_sent_by_machines() -> set:
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "channels").glob("*.py"))
+    sources = [*(ROOT / "bot" / "channels").glob("*.py"), *(ROOT / "bot" / "web" / "static").glob("*.js")]
+    code = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     external = {i for i in domain.get("intents", []) if isinstance(i, str) and i.startswith("EXTERNAL_")}
     return external | set(re.findall(r'"/(\w+)"', code))

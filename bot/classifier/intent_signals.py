@@ -1,0 +1,73 @@
+"""Signals in a resident's words that must not depend on how DIET weighs a sentence it has not seen:
+a refusal ("不报了，我自己去找物业吧") and a described problem ("人民路上的路灯不亮"). Read by the NLU
+pipeline (bot/nlu/intent_rules.py) and by the actions, so free of Rasa."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from bot.textnorm import normalize
+
+_FILE = r"(报|反映|投诉|举报|提交|登记|弄|报修)"
+REFUSAL = re.compile(
+    "|".join(
+        [
+            rf"(不|别|甭)(用|要|想)?(再)?{_FILE}了",
+            rf"(不|别)(用|要)?{_FILE}(啦|吧)",
+            rf"先不{_FILE}",
+            rf"不{_FILE}这个了",
+            r"取消(掉)?(这次|这个)?(反映|投诉|工单|提交|登记|举报)",
+            r"^(算了|取消)",
+        ]
+    )
+)
+
+# Something is wrong: broken, blocked, leaking, dirty, noisy, missing, dangerous, unattended.
+PROBLEM = re.compile(
+    "|".join(
+        [
+            r"坏(了|掉|的)|不亮|不灭|灭了|就灭|老是?灭|总是?灭|一闪一闪|闪个不停|黑(漆漆|乎乎|咕隆咚)|不(通|转|动|运行|好使|管用|出水|来水|来电)",
+            r"没(人|有人)(管|修|收|扫|清|理|处理)|(没|不)人管",
+            r"堵(了|住|死|塞)|漏|渗水|积水|冒(水|烟|黑烟)|溢",
+            r"臭|异味|糊味|焦味|烧焦|腥味|怪味|味道(很|太|特别)?(大|重|难闻)|难闻|熏",
+            r"吵|噪音|噪声|扰民|轰隆|敲|电钻|砸墙|施工|装修|广场舞|喇叭",
+            r"乱(扔|倒|丢|停|放|搭|建|摆|贴|涂|画|排|堆)|占(用|道|了)|堆(满|着|了)",
+            r"塌|裂(了|开|缝)|掉(了|下来)|倒(了|在)|歪了|松(了|动)|翘(起|了)|断(了|掉)",
+            r"(停|没)(水|电|气|暖)|断(水|电|气)|(水|电|气|暖气)(没了|停了|不热)",
+            r"脏|垃圾|粪|污水|油烟|尘|灰大|违建|违章|私搭|飞线",
+            r"坑|破(了|损|洞)|缺(了|失)|被偷|(?<=[\u4e00-\u9fa5])(?<![有就都也])(没了|丢了)",
+            r"危险|隐患|着火|起火|冒烟",
+        ]
+    )
+)
+
+# A status question says which ticket or asks how it is going; without such a word "怎么还是这么臭"
+# is a complaint, not a status question.
+_STATUS_WORDS = re.compile(
+    r"进度|工单|编号|单号|处理(得|的)?(怎么样|如何|到哪)|办(得|的)?怎么样|结果|回复|查(一下|查|询)|ms-?\d"
+)
+
+# DIET's readings that a problem description overrides.
+_OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status"}
+
+
+def is_refusal(text: str) -> bool:
+    return bool(REFUSAL.search(normalize(text)))
+
+
+def describes_problem(text: str) -> bool:
+    return bool(PROBLEM.search(normalize(text)))
+
+
+def corrected_intent(text: str, intent: Optional[str]) -> Optional[str]:
+    """The intent these rules read, or None when DIET's reading stands."""
+    if not text or text.startswith("/"):
+        return None
+    if is_refusal(text):
+        return None if intent == "stop" else "stop"
+    if intent not in _OVERRIDABLE or not describes_problem(text):
+        return None
+    if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):
+        return None
+    return "report_problem"

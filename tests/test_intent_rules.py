@@ -1,0 +1,37 @@
+"""A refusal is a refusal, and a described problem is a report, whatever DIET made of them."""
+
+import pytest
+
+from bot.classifier.intent_signals import corrected_intent
+
+
+@pytest.mark.parametrize(
+    "text, diet, expected",
+    [
+        # refusals that mention something reportable
+        ("不报了，物业说明天来修", "report_problem", "stop"),
+        ("我不投诉了，垃圾已经有人收走了", "report_problem", "stop"),
+        ("先不提交吧，我问问楼上邻居", "inform", "stop"),
+        ("別報了，我自己去找社區", "report_problem", "stop"),
+        ("算了，灯又亮了", "report_problem", "stop"),
+        # problems DIET read as something else
+        ("和平街上的井盖翘起来了", "inform", "report_problem"),
+        ("你好，楼顶水箱一直在漏", "greet", "report_problem"),
+        ("怎么楼下一股烧焦的糊味", "check_status", "report_problem"),
+        ("我想投诉，隔壁工地半夜还在敲", "start_report", "report_problem"),
+        ("路燈一閃一閃的", "nlu_fallback", "report_problem"),
+        ("小区垃圾桶满得往外溢", "out_of_scope", "report_problem"),
+        # readings that stand
+        ("我上周反映的漏水处理得怎么样了", "check_status", None),
+        ("查一下工单进度，楼道灯那个", "check_status", None),
+        ("我要投诉", "start_report", None),
+        ("没有了", "deny", None),
+        ("不用了", "deny", None),
+        ("就在5栋楼下", "inform", None),
+        ("谢谢你们", "thank", None),
+        ("我报了好几次都没人管", "report_problem", None),
+        ("/affirm", "affirm", None),
+    ],
+)
+def test_corrected_intent(text, diet, expected):
+    assert corrected_intent(text, diet) == expected
