@@ -9,6 +9,10 @@ WAITING_SLOT = "updates_waiting"  # set by the deliverer when an update could no
 # Message metadata the channels set (anything a client sends under these names is dropped):
 SOURCE_KEY = "source"  # the network address the message came from, where known
 CUT_FROM_KEY = "cut_from"  # the length of a message that was cut to bot.limits.MESSAGE
+# The words the chat page showed for a button the resident pressed (a payload such as /affirm), so
+# that the page shows them again when it is reopened; only for payloads, at most SHOWN_LIMIT chars.
+SHOWN_KEY = "shown"
+SHOWN_LIMIT = 40
 
 # Said when the action server or the conversation store fails during a turn; nothing of the turn
 # was kept, so the same message sent again later carries on where the conversation was.

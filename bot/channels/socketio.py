@@ -13,7 +13,7 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 
 from bot import limits
-from bot.channels import CHECK_UPDATES, SOURCE_KEY
+from bot.channels import CHECK_UPDATES, SHOWN_KEY, SHOWN_LIMIT, SOURCE_KEY
 from bot.channels.updates import ShowsWaitingUpdates, request_source
 
 NO_SESSION = "这个对话还没有建立好，请刷新页面后再说一次。"
@@ -70,14 +70,19 @@ class SocketIOInput(ShowsWaitingUpdates, RasaSocketIOInput):
                 await self.sio.emit(self.bot_message_evt, {"text": NO_SESSION}, room=sid, namespace=self.namespace)
                 return
             text = data.get("message")
+            text = text if isinstance(text, str) else ""
             request = (self.sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
+            metadata = {SOURCE_KEY: request_source(request) if request else None}
+            shown = data.get(SHOWN_KEY)
+            if text.startswith("/") and isinstance(shown, str) and 0 < len(shown) <= SHOWN_LIMIT:
+                metadata[SHOWN_KEY] = shown
             await handle(
                 UserMessage(
-                    text if isinstance(text, str) else "",
+                    text,
                     SocketIOOutput(self.sio, self.bot_message_evt),
                     session_id,
                     input_channel=self.name(),
-                    metadata={SOURCE_KEY: request_source(request) if request else None},
+                    metadata=metadata,
                 )
             )
 

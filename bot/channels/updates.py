@@ -19,7 +19,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot import limits
-from bot.channels import BUSY, CHECK_UPDATES, CUT_FROM_KEY, SOURCE_KEY, WAITING_SLOT
+from bot.channels import BUSY, CHECK_UPDATES, CUT_FROM_KEY, SHOWN_KEY, SHOWN_LIMIT, SOURCE_KEY, WAITING_SLOT
 from bot.textnorm import TRADITIONAL, detect_script, to_traditional
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ def prepared(message: UserMessage) -> UserMessage:
     source = (message.metadata or {}).get(SOURCE_KEY)
     if isinstance(source, str) and source:
         metadata[SOURCE_KEY] = source[:64]
+    shown = (message.metadata or {}).get(SHOWN_KEY)
+    if text.startswith("/") and isinstance(shown, str) and 0 < len(shown) <= SHOWN_LIMIT:
+        metadata[SHOWN_KEY] = shown
     if len(text) > limits.MESSAGE:
         metadata[CUT_FROM_KEY] = len(text)
         text = text[: limits.MESSAGE]

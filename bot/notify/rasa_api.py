@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, List, Optional
 
 import aiohttp
 
@@ -69,6 +69,13 @@ class RasaApi:
             "GET", f"/conversations/{conversation_id}/tracker", params={"include_events": "NONE"}
         )
         return tracker.get("latest_input_channel")
+
+    async def events(self, conversation_id: str) -> List[dict]:
+        """The conversation's events since its last restart (what the chat page shows again)."""
+        tracker = await self._call(
+            "GET", f"/conversations/{conversation_id}/tracker", params={"include_events": "AFTER_RESTART"}
+        )
+        return list(tracker.get("events") or [])
 
     async def push_update(self, conversation_id: str, notification_id: int) -> None:
         """Runs the update action in the resident's conversation, answering over their latest channel."""

@@ -24,6 +24,7 @@ from bot.notify.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.db import get_engine
 from bot.web.api import routes as api_routes
+from bot.web.chat import routes as chat_routes
 from bot.web.context import RASA, SETTINGS, settings_of
 from bot.web.photos import MAX_BYTES, VAR_DIR_KEY, photo_dir, upload_photo
 from bot.web.staff import security as staff_security
@@ -126,6 +127,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app.router.add_get("/staff", to_the_console)
     app.router.add_routes(staff_routes)
     app.router.add_routes(api_routes)
+    app.router.add_routes(chat_routes)
     app.cleanup_ctx.append(rasa_client)
     if settings.scheduler:
         app.cleanup_ctx.append(scheduler)

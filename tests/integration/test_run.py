@@ -295,6 +295,92 @@ def test_a_resident_reports_through_the_chat_page(product, browser, tmp_path, mo
         assert ticket.script == "traditional" and ticket.channel == "socketio"
 
 
+def test_on_a_phone_the_chat_survives_a_reload_uses_the_position_and_retires_old_buttons(product, browser, monkeypatch):
+    """A resident on a phone: reports with "用当前位置", reloads the page in the middle and after
+    the ticket, and answers with a button only the question it came with."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"latitude": 30.47055, "longitude": 106.63605},
+    )
+    page = context.new_page()
+    base = f"http://127.0.0.1:{product['ports']['web']}/"
+    page.goto(base)
+    page.wait_for_selector("#status:has-text('已连接')", timeout=30000)
+
+    def answered(action):
+        before = page.locator(".msg--bot").count()
+        action()
+        page.wait_for_function("n => document.querySelectorAll('.msg--bot').length > n", arg=before, timeout=30000)
+        page.wait_for_timeout(800)  # the rest of the same answer
+        if page.locator(".msg__buttons:last-child button:not([disabled])", has_text="其他").count():
+            answered(lambda: page.locator(".msg__buttons button:not([disabled])").first.click())
+
+    def say(text):
+        def typed():
+            page.fill("#message", text)
+            page.press("#message", "Enter")
+
+        answered(typed)
+
+    say("小区垃圾堆了好几天没人收，臭得很")
+    answered(lambda: page.click("#locate"))
+    assert "锦绣江南附近" in page.locator(".msg--bot").last.inner_text() or "锦绣江南附近" in page.inner_text("#log")
+    say("5栋后面")
+
+    # reloaded in the middle of the report: the conversation so far is there, and it goes on
+    page.reload()
+    page.wait_for_selector("#status:has-text('已连接')", timeout=30000)
+    log = page.inner_text("#log")
+    assert "以下是之前的对话" in log and "小区垃圾堆了好几天没人收" in log and "（发送了当前位置）" in log
+    say("没有")
+    say("不留")
+    first_summary = page.locator(".msg__buttons").nth(page.locator(".msg__buttons").count() - 1)
+    assert first_summary.locator("button").first.is_enabled()
+    for button in first_summary.locator("button").all():  # touch targets of at least 44 px
+        assert button.bounding_box()["height"] >= 44
+    say("不对，是5栋后面的垃圾站")  # a correction: the first summary's buttons are spent
+    assert not first_summary.locator("button").first.is_enabled()
+    assert page.locator(".msg__buttons").last.locator("button").first.is_enabled()
+    answered(lambda: page.locator(".msg__buttons").last.locator("button", has_text="确认提交").click())
+    number = re.search(r"MS-\d{8}-\d{4}", page.locator(".msg--bot").last.inner_text()).group(0)
+
+    # reloaded after the ticket: the card shows its number, whole on one line, copyable
+    page.reload()
+    page.wait_for_selector(".tickets .ticket-number", timeout=30000)
+    card = page.locator(".tickets .ticket-number").first
+    assert card.inner_text() == number
+    assert card.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    assert card.bounding_box()["height"] < 40  # one line, not broken
+    assert page.locator(".tickets .copy").first.bounding_box()["height"] >= 44
+    assert all(not b.is_enabled() for b in page.locator(".msg__buttons button").all()[:-2])
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / "resident-chat-phone.png"), full_page=True)
+
+    assert page.locator(".msg--bot .nowrap", has_text=number).count() >= 1  # in the answer, not broken either
+
+    # another resident on the same phone, in an emergency: the advice stands out, its numbers dial
+    page.evaluate("() => window.localStorage.clear()")
+    page.reload()
+    page.wait_for_selector("#status:has-text('已连接')", timeout=30000)
+    assert page.locator(".tickets").is_hidden()  # the first resident's tickets are not shown
+    say("电梯卡在9楼不动了，里面有人出不来")
+    warning = page.locator(".msg--emergency").first
+    assert warning.get_attribute("role") == "alert"
+    assert warning.locator('a.call[href="tel:96333"]').count() == 1
+    assert warning.locator('a.call[href="tel:96333"]').bounding_box()["height"] >= 44
+
+    monkeypatch.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{product['var'] / 'minsheng.db'}")
+    with session_scope() as session:
+        ticket = session.query(Ticket).filter(Ticket.number == number).one()
+        assert ticket.location == "锦绣江南5栋后面的垃圾站"
+        assert (ticket.street, ticket.community) == ("枣山街道", "城南社区")
+        assert (ticket.latitude, ticket.longitude) == (30.47055, 106.63605)
+    context.close()
+
+
 def test_staff_walk_through_the_console(product, browser, monkeypatch):
     """A dispatcher dispatches, the department resolves, a supervisor reads the dashboard and exports."""
     from bot import taxonomy
