@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import sys
+from pathlib import Path
 from typing import List, Tuple
 
 
@@ -187,6 +188,28 @@ def staff_revoke_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def places_check(args: argparse.Namespace) -> int:
+    """Reads a gazetteer the way the assistant does and says what is in it, or what is wrong."""
+    from bot import places
+    from bot.settings import load
+
+    path = args.file or str(load().places_file)
+    try:
+        gazetteer = places.Gazetteer.from_file(Path(path))
+    except places.GazetteerError as wrong:
+        print(f"not usable: {wrong}", file=sys.stderr)
+        return 2
+    kinds: dict = {}
+    for entry in gazetteer.entries:
+        kinds[entry.place.kind] = kinds.get(entry.place.kind, 0) + 1
+    labels = {"street": "街道", "community": "社区", "compound": "小区", "road": "道路"}
+    counted = ", ".join(f"{kinds.get(k, 0)} {label}" for k, label in labels.items())
+    print(f"{path}: {gazetteer.district or '(no district name)'}: {counted}, {len(gazetteer.names())} names")
+    if gazetteer.sample:
+        print("note: this is the shipped SAMPLE gazetteer (sample: true); replace it with your district's")
+    return 0
+
+
 def run(_args: argparse.Namespace) -> int:
     from bot.launcher import run as launch
 
@@ -248,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     set_password.add_argument("--generate", action="store_true")
     set_password.set_defaults(handler=staff_set_password)
 
+    gazetteer = commands.add_parser("places", help="the district's gazetteer").add_subparsers(
+        dest="action", required=True
+    )
+    check = gazetteer.add_parser("check", help="read a gazetteer file as the assistant does and summarise it")
+    check.add_argument("file", nargs="?", help="default: MINSHENG_PLACES_FILE or bot/places.yml")
+    check.set_defaults(handler=places_check)
     commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
     serve_part = commands.add_parser("serve", help="run one process of the product (for a process supervisor)")
     serve_part.add_argument("part", choices=["rasa", "actions", "web"])

@@ -176,3 +176,13 @@ def test_a_generated_rasa_token_never_looks_like_an_option(tmp_path, monkeypatch
         monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path / str(attempt)))
         token = settings.load().rasa_token()
         assert len(token) >= 32 and not token.startswith("-") and token == settings.load().rasa_token()
+
+
+def test_places_check_summarises_a_gazetteer_or_says_what_is_wrong(tmp_path, capsys):
+    assert main(["places", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "示例区" in out and "SAMPLE" in out and "小区" in out
+    wrong = tmp_path / "places.yml"
+    wrong.write_text("streets:\n  - name: 东街道\n    at: [1]\n", encoding="utf-8")
+    assert main(["places", "check", str(wrong)]) == 2
+    assert "东街道" in capsys.readouterr().err

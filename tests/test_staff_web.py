@@ -347,3 +347,32 @@ async def test_the_ticket_page_offers_the_actions_of_the_table_the_user_may_take
     form = page[page.index('/hand_over"') :]
     assert "转交协办" in form and 'value="sanitation"' in form.split("</form>")[0]
     assert "dispatch" not in set(re.findall(r'action="/staff/tickets/[^/]+/(\w+)"', page))
+
+
+async def test_the_ticket_page_shows_the_place_as_the_gazetteer_knows_it(client, people, sqlite_url):
+    with session_scope(sqlite_url) as db:
+        known, _ = create_ticket(
+            db,
+            NewReport(
+                "p1",
+                "c3",
+                "垃圾没人收",
+                "sanitation",
+                location="锦绣江南5栋后面",
+                latitude=30.47055,
+                longitude=106.63605,
+            ),
+            taxonomy.load(),
+        )
+        unknown, _ = create_ticket(
+            db, NewReport("p2", "c4", "垃圾没人收", "sanitation", location="沃尔玛后面"), taxonomy.load()
+        )
+        numbers = known.number, unknown.number
+    await login(client, "disp")
+    page = await (await client.get(f"/staff/tickets/{numbers[0]}")).text()
+    assert "枣山街道 · 城南社区" in page and "北纬 30.47055，东经 106.63605" in page and "请核实" not in page
+    page = await (await client.get(f"/staff/tickets/{numbers[1]}")).text()
+    assert "沃尔玛后面" in page and "地名库中没有这个地点，请核实" in page
+    text = (await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig")
+    row = next(line for line in text.splitlines() if line.startswith(numbers[0]))
+    assert "锦绣江南5栋后面,枣山街道,城南社区" in row and "街道,社区" in text.splitlines()[0]
