@@ -61,12 +61,12 @@ def test_first_message_with_several_slots_correction_and_double_confirm(bot, sen
     assert "在哪里" not in reply  # the location was already given
     bot.texts(sender, "没有")
     corrected = bot.texts(sender, "不对，是4栋")
-    assert "幸福小区4栋2单元" in corrected
+    assert "幸福小区4栋2单元楼道" in corrected  # the whole place, its landmark too
     first = bot.texts(sender, "确认")
     second = bot.texts(sender, "确认")
     assert NUMBER.search(first) and not NUMBER.search(second)
     [ticket] = tickets_of(sender)
-    assert ticket["location"] == "幸福小区4栋2单元"
+    assert ticket["location"] == "幸福小区4栋2单元楼道"
     assert ticket["urgency"] == "hazard" and ticket["phone"] == "13812345678"
 
 

@@ -139,6 +139,8 @@ def test_traditional_resident_gets_the_survey_in_traditional_and_answers_freely(
     work_in_store(number)
     survey = stack.receiver.wait_for(sender, "滿意嗎")
     assert number in survey
+    # what staff wrote in Simplified reaches this resident in Traditional, converted by phrase
+    assert any("已更換路燈燈泡" in t for t in stack.receiver.texts(sender))
     titles = [b["title"] for m in stack.receiver.messages[sender] for b in m.get("buttons", [])]
     assert "非常滿意" in titles
     assert any("意見" in t for t in stack.resident_says(sender, "還行吧"))
