@@ -20,7 +20,8 @@
   var MAX_PHOTO_SIDE = 1600;
 
   var sessionId = window.localStorage.getItem(STORAGE_KEY);
-  if (!sessionId || !/^[0-9a-f]{32}$/.test(sessionId)) {
+  var returning = Boolean(sessionId && /^[0-9a-f]{32}$/.test(sessionId));
+  if (!returning) {
     // The conversation's id is its only key: 128 random bits (crypto.randomUUID needs HTTPS).
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
@@ -176,8 +177,8 @@
     fetchHistory().then(function (data) { if (data) { showTickets(data.tickets); } });
   }
 
-  // The conversation so far, when the page is reopened.
-  var restored = fetchHistory().then(function (data) {
+  // The conversation so far, when the page is reopened (a new conversation has none to ask for).
+  var restored = (returning ? fetchHistory() : Promise.resolve(null)).then(function (data) {
     if (!data || !data.messages.length) {
       addMessage("bot", "您好！我是民生小助手。遇到什么问题，直接告诉我就行。");
     } else {
