@@ -35,3 +35,10 @@ from bot.classifier.intent_signals import corrected_intent
 )
 def test_corrected_intent(text, diet, expected):
     assert corrected_intent(text, diet) == expected
+
+
+def test_an_unclear_message_that_names_a_place_or_a_phone_is_an_answer():
+    assert corrected_intent("不對，是8棟", "nlu_fallback", ["location"]) == "inform"
+    assert corrected_intent("打这个 13912345678", "nlu_fallback", ["phone"]) == "inform"
+    assert corrected_intent("？？？", "nlu_fallback", []) is None
+    assert corrected_intent("不對，是8棟", "deny", ["location"]) is None  # DIET's reading stands

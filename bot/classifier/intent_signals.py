@@ -5,7 +5,7 @@ pipeline (bot/nlu/intent_rules.py) and by the actions, so free of Rasa."""
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Iterable, Optional
 
 from bot.textnorm import normalize
 
@@ -60,13 +60,17 @@ def describes_problem(text: str) -> bool:
     return bool(PROBLEM.search(normalize(text)))
 
 
-def corrected_intent(text: str, intent: Optional[str]) -> Optional[str]:
-    """The intent these rules read, or None when DIET's reading stands."""
+def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()) -> Optional[str]:
+    """The intent these rules read, or None when DIET's reading stands. `names`: the entities the
+    patterns found in the message (location, phone, ticket_number)."""
     if not text or text.startswith("/"):
         return None
     if is_refusal(text):
         return None if intent == "stop" else "stop"
-    if intent not in _OVERRIDABLE or not describes_problem(text):
+    if not describes_problem(text):
+        # "不對，是8棟" left unclear by DIET still names a place: an answer, not noise
+        return "inform" if intent == "nlu_fallback" and {"location", "phone"} & set(names) else None
+    if intent not in _OVERRIDABLE:
         return None
     if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):
         return None

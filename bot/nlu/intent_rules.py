@@ -8,6 +8,9 @@
   chit-chat, a status question without a word of status, a bare wish to report) and the message
   says something is wrong, it is read as `report_problem`.
 
+* A message DIET finds unclear that names a place or a phone number ("不對，是8棟") is an answer
+  (`inform`), not noise.
+
 The component runs last in the pipeline; what it changed is in the parse as `intent_rule`.
 """
 
@@ -19,7 +22,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.classifier.intent_signals import corrected_intent
@@ -40,7 +43,8 @@ class IntentRules(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
-            corrected = corrected_intent(message.get(TEXT) or "", intent)
+            names = [e.get("entity") for e in message.get(ENTITIES) or []]
+            corrected = corrected_intent(message.get(TEXT) or "", intent, names)
             if corrected is None:
                 continue
             chosen = {"name": corrected, "confidence": 1.0}
