@@ -100,7 +100,8 @@ def looks_like_ticket_number(text: str) -> bool:
 _NUM = r"[0-9一二三四五六七八九十百零两〇]+"
 _PLACE_NAME = r"(?:(?![的了在是把被给能想要让也都还就很没不吗呢吧])[\u4e00-\u9fa5a-z0-9]){2,12}?"
 _STREET = r"(?:路|街(?!道|坊)|大道|巷|胡同|大街)(?!灯|面|牌|况|费|由|过|边)"
-_ESTATE = r"(?:小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)"
+# The words a compound or a public place ends in (also what bot/places.py counts as naming a place).
+ESTATE_SUFFIX = r"(?:小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)"
 # Where in a place: kept with it ("4栋门口", "5栋楼下", "36号对面").
 _LANDMARK = (
     r"(?:的)?(?:大门口|门口|楼下|楼上|对面|旁边|附近|后面|前面|背后|侧面|[东南西北]门口?|[东南西北]侧|"
@@ -112,9 +113,9 @@ _DEMONSTRATIVE = re.compile(r"^(?:这|那|哪|每|一条|整条)")
 
 
 def _parts_pattern(names: Tuple[str, ...]) -> List[str]:
-    gazetteer = [rf"(?:{'|'.join(re.escape(n) for n in names)})(?:{_ESTATE})?"] if names else []
+    gazetteer = [rf"(?:{'|'.join(re.escape(n) for n in names)})(?:{ESTATE_SUFFIX})?"] if names else []
     return gazetteer + [
-        rf"{_PLACE_NAME}{_ESTATE}",
+        rf"{_PLACE_NAME}{ESTATE_SUFFIX}",
         rf"{_PLACE_NAME}{_STREET}(?:{_NUM}号)?",
         rf"{_NUM}(?:栋|幢|号楼|座)",
         rf"{_NUM}(?:单元)",
@@ -133,7 +134,7 @@ def _location_pattern(names: Tuple[str, ...]) -> "re.Pattern[str]":
 def _gazetteer_names() -> Tuple[str, ...]:
     from bot import places  # the gazetteer reads the settings; imported when first needed
 
-    return tuple(places.load().names())
+    return places.load().names()
 
 
 _GENERIC_PLACES = {
@@ -167,7 +168,7 @@ def _names_a_place(run: str, names: Tuple[str, ...]) -> bool:
     if any(n in run for n in names):
         return True
     first_street = _STREET_END.search(run)
-    first_estate = re.search(_ESTATE, run)
+    first_estate = re.search(ESTATE_SUFFIX, run)
     if first_street and (not first_estate or first_street.start() < first_estate.start()):
         before = run[first_street.start() - 1] if first_street.start() else ""
         if before in _NOT_A_ROAD_BEFORE or first_street.start() < 2:

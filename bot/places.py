@@ -21,6 +21,7 @@ from typing import List, Optional, Tuple
 import yaml
 
 from bot import settings
+from bot.parsing import ESTATE_SUFFIX
 from bot.textnorm import normalize
 
 # Which kind of name says most about where a place is, when two names of the same length match.
@@ -66,6 +67,7 @@ class Gazetteer:
             ((alias, entry) for entry in entries for alias in entry.aliases),
             key=lambda pair: (-len(pair[0]), _KIND_ORDER[pair[1].place.kind or "street"]),
         )
+        self._names = tuple(alias for alias, _ in self._by_alias)
 
     @classmethod
     def from_file(cls, path: Path) -> "Gazetteer":
@@ -79,7 +81,7 @@ class Gazetteer:
             at = item.get("at")
             if at is None:
                 return None, None
-            if not (isinstance(at, list) and len(at) == 2 and -90 <= at[0] <= 90 and -180 <= at[1] <= 180):
+            if not (isinstance(at, list) and len(at) == 2 and valid_position(at[0], at[1])):
                 raise GazetteerError(f"{path}: {where}: `at` must be [latitude, longitude]")
             return float(at[0]), float(at[1])
 
@@ -104,9 +106,9 @@ class Gazetteer:
             add(road, "road", road["street"], road.get("community"), "roads")
         return cls(entries, str(raw.get("district") or ""), bool(raw.get("sample")))
 
-    def names(self) -> List[str]:
+    def names(self) -> Tuple[str, ...]:
         """Every name and alias, normalised, longest first."""
-        return [alias for alias, _ in self._by_alias]
+        return self._names
 
     def find(self, text: str) -> Optional[Tuple[Place, int, int]]:
         """The most telling name in the text, with its span: the longest, and among equally long
@@ -138,6 +140,11 @@ class Gazetteer:
             if d <= best_d:
                 best, best_d = place, d
         return best
+
+
+def valid_position(latitude: Optional[float], longitude: Optional[float]) -> bool:
+    """A position on the earth (WGS-84 degrees)."""
+    return latitude is not None and longitude is not None and -90 <= latitude <= 90 and -180 <= longitude <= 180
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -234,7 +241,7 @@ _WHERE_IN = re.compile(
     r"门口|楼下|对面|旁边|附近|后面|前面|东门|西门|南门|北门|大门|路口|交叉|拐角|转角|"
     r"公交站|车站|站台|中间|里面|外面|楼道|电梯|车库|停车场|广场|花坛|垃圾站|菜市场|超市|学校|医院|桥"
 )
-_NAMED = re.compile(r"(小区|花园|家园|苑|公寓|新村|社区|大院|宿舍|广场|市场|学校|医院|公园)|(路|街|大道|巷|胡同)")
+_NAMED = re.compile(rf"{ESTATE_SUFFIX}|路|街|大道|巷|胡同")
 
 
 def has_name(text: Optional[str]) -> bool:

@@ -17,7 +17,7 @@ def position_slots(
         lat, lon = float(latitude), float(longitude)
     except (TypeError, ValueError):
         return {"latitude": None, "longitude": None}
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if not places.valid_position(lat, lon):
         return {"latitude": None, "longitude": None}
     place = places.load().nearest(lat, lon)
     if place is None:

@@ -89,8 +89,8 @@ def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
         raise InvalidReport("channel", "来源渠道不对")
     if report.script not in (None, "simplified", "traditional"):
         raise InvalidReport("script", "文字类型不对")
-    if (report.latitude is None) != (report.longitude is None) or (
-        report.latitude is not None and not (-90 <= report.latitude <= 90 and -180 <= report.longitude <= 180)  # type: ignore[operator]
+    if (report.latitude, report.longitude) != (None, None) and not places.valid_position(
+        report.latitude, report.longitude
     ):
         raise InvalidReport("latitude", "位置坐标不对")
     _check_length("actor", "登记人", report.actor, 200)
