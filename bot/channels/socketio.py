@@ -13,7 +13,7 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 
 from bot import limits
-from bot.channels import CHECK_UPDATES, SHOWN_KEY, SHOWN_LIMIT, SOURCE_KEY
+from bot.channels import CHECK_UPDATES, SHOWN_KEY, SOURCE_KEY
 from bot.channels.updates import ShowsWaitingUpdates, request_source
 
 NO_SESSION = "这个对话还没有建立好，请刷新页面后再说一次。"
@@ -72,10 +72,9 @@ class SocketIOInput(ShowsWaitingUpdates, RasaSocketIOInput):
             text = data.get("message")
             text = text if isinstance(text, str) else ""
             request = (self.sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
-            metadata = {SOURCE_KEY: request_source(request) if request else None}
-            shown = data.get(SHOWN_KEY)
-            if text.startswith("/") and isinstance(shown, str) and 0 < len(shown) <= SHOWN_LIMIT:
-                metadata[SHOWN_KEY] = shown
+            # the button's words are checked, with everything else, where every channel's message is
+            # prepared (bot/channels/updates.py)
+            metadata = {SOURCE_KEY: request_source(request) if request else None, SHOWN_KEY: data.get(SHOWN_KEY)}
             await handle(
                 UserMessage(
                     text,
