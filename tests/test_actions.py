@@ -525,6 +525,7 @@ async def test_the_device_position_names_the_nearest_place():
     tracker = make_tracker(
         text='/share_location{"latitude":30.47055,"longitude":106.63605}',
         intent="share_location",
+        entities=[{"entity": "latitude", "value": 30.47055}, {"entity": "longitude", "value": 106.63605}],
         slots={"latitude": 30.47055, "longitude": 106.63605},
     )
     dispatcher, events = await run(ActionBareAnswer(), tracker)

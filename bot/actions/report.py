@@ -124,15 +124,11 @@ class ActionAskCategory(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         tax = taxonomy.load()
-        candidates = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories]
+        offered = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories and c != "other"]
         # Too few to choose among ("我要投诉" says little of what): the taxonomy's first categories too.
-        if len([c for c in candidates if c != "other"]) < 2:
-            for category in tax.categories:
-                if len([c for c in candidates if c != "other"]) >= 4:
-                    break
-                if category not in candidates and category != "other":
-                    candidates.append(category)
-        candidates = [c for c in candidates if c != "other"] + ["other"]
+        if len(offered) < 2:
+            offered += [c for c in tax.categories if c not in offered and c != "other"][: 4 - len(offered)]
+        candidates = offered + ["other"]
         buttons = [
             {"title": in_script(tracker, tax.categories[c].name), "payload": f'/inform{{"category":"{c}"}}'}
             for c in candidates
@@ -176,8 +172,9 @@ class ActionBareAnswer(Action):
         message = tracker.latest_message or {}
         photo = entity_value(message, "photo_url")
         place = entity_value(message, "location")
-        if tracker.get_slot("latitude") is not None and message.get("intent", {}).get("name") == "share_location":
-            found = position_slots(tracker.get_slot("latitude"), tracker.get_slot("longitude"), dispatcher, tracker)
+        latitude, longitude = entity_value(message, "latitude"), entity_value(message, "longitude")
+        if (message.get("intent") or {}).get("name") == "share_location" and latitude is not None:
+            found = position_slots(latitude, longitude, dispatcher, tracker)
             dispatcher.utter_message(response="utter_ask_problem_after_place")
             return [SlotSet(k, v) for k, v in found.items()] + [SlotSet("report_id", None)]
         if photo and PHOTO_PATH.match(photo):
