@@ -193,6 +193,15 @@ class LoginFailure(Base):
     )
 
 
+class ChannelKey(Base):
+    """A short-lived value a channel shares between its processes (bot/store/channel_keys.py)."""
+
+    __tablename__ = "channel_keys"
+    key = Column(String(200), primary_key=True)
+    value = Column(Text, nullable=False)
+    expires_at = Column(DateTime, nullable=False, index=True)
+
+
 class StaffSession(Base):
     """A signed-in browser. The cookie holds the token; the store keeps its SHA-256 and ends it on
     logout, a password change or a deactivation, however many copies of the cookie exist."""

@@ -1,0 +1,105 @@
+"""Short-lived values a channel shares between all its processes (several Rasa replicas may serve
+one channel): taken once (a message id), read and written (an access token, a menu), with a lease
+so that only one process does a thing at a time. Expired rows are ignored and deleted by retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.store.schema import ChannelKey, utcnow
+
+
+def take_once(session: Session, key: str, seconds: float, now: Optional[dt.datetime] = None) -> bool:
+    """True for the first caller with `key` (until it expires), False for every other one."""
+    now = now or utcnow()
+    until = now + dt.timedelta(seconds=seconds)
+    taken = session.execute(
+        update(ChannelKey)
+        .where(ChannelKey.key == key, ChannelKey.expires_at < now)
+        .values(value="1", expires_at=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken:
+        return True
+    try:
+        with session.begin_nested():
+            session.add(ChannelKey(key=key, value="1", expires_at=until))
+    except IntegrityError:
+        return False
+    return True
+
+
+def lease(session: Session, key: str, holder: str, seconds: float, now: Optional[dt.datetime] = None) -> bool:
+    """True if `holder` holds the lease `key` now (taken, or renewed by its holder)."""
+    now = now or utcnow()
+    until = now + dt.timedelta(seconds=seconds)
+    renewed = session.execute(
+        update(ChannelKey)
+        .where(ChannelKey.key == key, (ChannelKey.value == holder) | (ChannelKey.expires_at < now))
+        .values(value=holder, expires_at=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if renewed:
+        return True
+    try:
+        with session.begin_nested():
+            session.add(ChannelKey(key=key, value=holder, expires_at=until))
+    except IntegrityError:
+        return False
+    return True
+
+
+def release(session: Session, key: str, holder: str) -> None:
+    session.execute(
+        delete(ChannelKey)
+        .where(ChannelKey.key == key, ChannelKey.value == holder)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def put(session: Session, key: str, value: str, seconds: float, now: Optional[dt.datetime] = None) -> None:
+    now = now or utcnow()
+    until = now + dt.timedelta(seconds=seconds)
+    changed = session.execute(
+        update(ChannelKey)
+        .where(ChannelKey.key == key)
+        .values(value=value, expires_at=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        return
+    try:
+        with session.begin_nested():
+            session.add(ChannelKey(key=key, value=value, expires_at=until))
+    except IntegrityError:  # written by another process meanwhile: this value wins
+        session.execute(
+            update(ChannelKey)
+            .where(ChannelKey.key == key)
+            .values(value=value, expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def get(session: Session, key: str, now: Optional[dt.datetime] = None) -> Optional[str]:
+    row = session.execute(select(ChannelKey.value, ChannelKey.expires_at).where(ChannelKey.key == key)).first()
+    if row is None or row.expires_at < (now or utcnow()):
+        return None
+    return row.value
+
+
+def expires_at(session: Session, key: str) -> Optional[dt.datetime]:
+    return session.execute(select(ChannelKey.expires_at).where(ChannelKey.key == key)).scalar()
+
+
+def forget(session: Session, key: str) -> None:
+    session.execute(delete(ChannelKey).where(ChannelKey.key == key).execution_options(synchronize_session=False))
+
+
+def forget_expired(session: Session, now: Optional[dt.datetime] = None) -> int:
+    statement = delete(ChannelKey).where(ChannelKey.expires_at < (now or utcnow()))
+    return session.execute(statement.execution_options(synchronize_session=False)).rowcount
