@@ -14,6 +14,12 @@ CUT_FROM_KEY = "cut_from"  # the length of a message that was cut to bot.limits.
 SHOWN_KEY = "shown"
 SHOWN_LIMIT = 40
 
+# An output channel that can reach the resident neither now nor by retrying soon (WeChat: the
+# 48-hour window closed and no subscription message, or the resident unsubscribed) raises an error
+# whose text carries this mark; the deliverer then keeps the update for the resident's next message
+# instead of pushing it again and again.
+UNREACHABLE = "[resident-unreachable]"
+
 # Said when the action server or the conversation store fails during a turn; nothing of the turn
 # was kept, so the same message sent again later carries on where the conversation was.
 BUSY = "系统暂时有点忙，没能处理您刚才这条消息。前面说过的我都记着，请稍等一会儿再把这条发一次。"

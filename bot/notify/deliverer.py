@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List
 
+from bot.channels import UNREACHABLE
 from bot.notify.rasa_api import RasaApi, RasaUnavailable
 from bot.store import outbox
 from bot.store.db import in_thread
@@ -77,10 +78,31 @@ async def _deliver_conversation(
             try:
                 await rasa.push_update(conversation_id, message_id)
             except RasaUnavailable as error:
-                await _failed(rasa, conversation_id, message_ids[position:], error, report)
+                if UNREACHABLE in str(error):
+                    await _wait_for_resident(rasa, conversation_id, message_ids[position:], str(error), report)
+                else:
+                    await _failed(rasa, conversation_id, message_ids[position:], error, report)
                 return
             await in_thread(functools.partial(_delivered, message_id=message_id))
             report.pushed.append(message_id)
+
+
+async def _wait_for_resident(
+    rasa: RasaApi, conversation_id: str, message_ids: List[int], error: str, report: PassReport
+) -> None:
+    """The channel cannot reach the resident until they write again: no retries, shown then."""
+    reason = error.split(UNREACHABLE, 1)[1].strip(" .\"'}") or "渠道暂时无法主动联系居民"
+    try:
+        await rasa.flag_waiting(conversation_id)
+    except RasaUnavailable:
+        pass
+
+    def wait(session) -> None:
+        for message_id in message_ids:
+            outbox.wait_for_next_message(session, message_id, reason)
+
+    await in_thread(wait)
+    report.waiting.extend(message_ids)
 
 
 def _delivered(session, message_id: int) -> None:
