@@ -62,7 +62,7 @@ def write_endpoints(path: Path, settings: Settings) -> Path:
     return path
 
 
-def credentials(callback_url: Optional[str]) -> Dict[str, Any]:
+def credentials(callback_url: Optional[str], wechat: bool = False) -> Dict[str, Any]:
     config: Dict[str, Any] = {
         "bot.channels.rest.RestInput": None,
         "bot.channels.socketio.SocketIOInput": {
@@ -73,11 +73,14 @@ def credentials(callback_url: Optional[str]) -> Dict[str, Any]:
     }
     if callback_url:
         config["bot.channels.callback.CallbackInput"] = {"url": callback_url}
+    if wechat:  # its secrets stay in the environment (bot/settings.py WeChat)
+        config["bot.channels.wechat.WeChatInput"] = None
     return config
 
 
-def write_credentials(path: Path, callback_url: Optional[str] = None) -> Path:
-    """A callback URL (MINSHENG_CALLBACK_URL) turns on the callback channel."""
+def write_credentials(path: Path, callback_url: Optional[str] = None, wechat: bool = False) -> Path:
+    """A callback URL (MINSHENG_CALLBACK_URL) turns on the callback channel, MINSHENG_WECHAT_TOKEN
+    the WeChat Official Account channel."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(credentials(callback_url), allow_unicode=True, sort_keys=False))
+    path.write_text(yaml.safe_dump(credentials(callback_url, wechat), allow_unicode=True, sort_keys=False))
     return path

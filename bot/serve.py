@@ -49,7 +49,9 @@ def rasa_arguments(settings: Settings, host: str, port: int) -> List[str]:
     from bot.endpoints import write_credentials, write_endpoints
 
     endpoints = write_endpoints(settings.var_dir / "endpoints.yml", settings)
-    credentials = write_credentials(settings.var_dir / "credentials.yml", settings.callback_url or None)
+    credentials = write_credentials(
+        settings.var_dir / "credentials.yml", settings.callback_url or None, settings.wechat.enabled
+    )
     return [
         "run",
         "--model",

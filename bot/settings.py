@@ -53,6 +53,34 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class WeChat:
+    """The district's WeChat Official Account (公众号). The channel is on when `token` is set."""
+
+    token: str = ""  # the server token (服务器配置 → Token)
+    aes_key: str = ""  # EncodingAESKey: set → safe (encrypted) mode
+    appid: str = ""
+    secret: str = ""  # AppSecret, for the access_token
+    api_base: str = "https://api.weixin.qq.com"
+    # 订阅通知: the template used when the 48-hour customer-service window is closed ("": none), and
+    # which of its fields carry the ticket number, the news and the time (names as the template has them).
+    template_id: str = ""
+    template_fields: Tuple[Tuple[str, str], ...] = (
+        ("number", "character_string1"),
+        ("news", "thing2"),
+        ("time", "time3"),
+    )
+    window_hours: float = 48  # how long after a resident's message customer-service messages may go
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.aes_key)
+
+
+@dataclass(frozen=True)
 class Hosts:
     """The interface each process listens on: loopback unless configured otherwise."""
 
@@ -87,6 +115,7 @@ class Settings:
     scheduler: bool
     scheduler_interval: float
     outbox_claim_seconds: int
+    wechat: WeChat = WeChat()
     # Secrets given in the environment ("": generated once into var/).
     rasa_token_value: str = ""
     actions_secret_value: str = ""
@@ -213,6 +242,34 @@ class Settings:
                     raise ValueError
             except ValueError:
                 problems.append("MINSHENG_SECRET_KEY must be 32 bytes in url-safe base64")
+        wechat = WeChat(
+            token=get("MINSHENG_WECHAT_TOKEN") or "",
+            aes_key=get("MINSHENG_WECHAT_AES_KEY") or "",
+            appid=get("MINSHENG_WECHAT_APPID") or "",
+            secret=get("MINSHENG_WECHAT_SECRET") or "",
+            api_base=(get("MINSHENG_WECHAT_API_BASE") or WeChat.api_base).rstrip("/"),
+            template_id=get("MINSHENG_WECHAT_TEMPLATE_ID") or "",
+            window_hours=number("MINSHENG_WECHAT_WINDOW_HOURS", "48", float, 0, 48),
+        )
+        fields = get("MINSHENG_WECHAT_TEMPLATE_FIELDS") or ""
+        if fields:
+            pairs = [item.split("=", 1) for item in fields.split(",") if item.strip()]
+            if any(len(p) != 2 or p[0].strip() not in ("number", "news", "time") for p in pairs):
+                problems.append(
+                    f"MINSHENG_WECHAT_TEMPLATE_FIELDS={fields!r} must read like "
+                    "number=character_string1,news=thing2,time=time3"
+                )
+            else:
+                wechat = dataclasses.replace(wechat, template_fields=tuple((k.strip(), v.strip()) for k, v in pairs))
+        if wechat.enabled:
+            if wechat.aes_key and len(wechat.aes_key) != 43:
+                problems.append("MINSHENG_WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+            if not (wechat.appid and wechat.secret):
+                problems.append(
+                    "MINSHENG_WECHAT_TOKEN is set: MINSHENG_WECHAT_APPID and MINSHENG_WECHAT_SECRET are needed too"
+                )
+            if urlsplit(wechat.api_base).scheme not in ("http", "https"):
+                problems.append(f"MINSHENG_WECHAT_API_BASE={wechat.api_base!r} must start with http:// or https://")
         settings = cls(
             var_dir=var,
             database_url=database_url,
@@ -238,6 +295,7 @@ class Settings:
             scheduler=scheduler != "off",
             scheduler_interval=number("MINSHENG_SCHEDULER_INTERVAL", "5", float, 0.1, 3600),
             outbox_claim_seconds=number("MINSHENG_OUTBOX_CLAIM_SECONDS", "60", int, 1, 86400),
+            wechat=wechat,
             rasa_token_value=get("MINSHENG_RASA_TOKEN") or "",
             actions_secret_value=get(ACTIONS_SECRET_VARIABLE) or "",
             secret_key_value=secret_key,
