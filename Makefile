@@ -22,7 +22,7 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery clean
+.PHONY: help setup model run test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-wechat clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -92,6 +92,9 @@ benchmark: setup model
 
 benchmark-console: setup
 	$(BIN)/python -m benchmarks.console
+
+benchmark-wechat: setup model
+	$(BIN)/python -m benchmarks.wechat
 
 benchmark-delivery: setup model
 	$(BIN)/python -m benchmarks.delivery

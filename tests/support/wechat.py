@@ -37,6 +37,7 @@ class WeChatApi:
 
     def __init__(self) -> None:
         self.sent: Dict[str, List[Dict[str, Any]]] = defaultdict(list)  # openid → custom messages
+        self.sent_at: Dict[str, List[float]] = defaultdict(list)  # time.perf_counter() of each
         self.subscription: Dict[str, List[Dict[str, Any]]] = defaultdict(list)  # openid → bizsend bodies
         self.token_fetches = 0
         self.valid_tokens: Set[str] = set()
@@ -95,6 +96,7 @@ class WeChatApi:
                         return self._json({"errcode": 45015, "errmsg": "response out of time limit"})
                     with api.lock:
                         api.sent[openid].append(body)
+                        api.sent_at[openid].append(time.perf_counter())
                     return self._json({"errcode": 0, "errmsg": "ok"})
                 if url.path == "/cgi-bin/message/subscribe/bizsend":
                     with api.lock:
@@ -200,11 +202,14 @@ class Follower:
         item = next(i for i in menu["list"] if title in i["content"])
         return self.send("text", Content=item["content"], bizmsgmenuid=item["id"])
 
-    def answers_after(self, before: int, seconds: float = 60, quiet: float = 1.5) -> List[str]:
+    def answers_after(self, before: int, seconds: float = 60, quiet: float = 1.5, expect: int = 0) -> List[str]:
+        """The messages after the first `before`: once `expect` of them came, or once they stop."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             count = len(self.api.texts(self.openid))
-            if count > before:
+            if expect and count - before >= expect:
+                return self.api.texts(self.openid)[before:]
+            if not expect and count > before:
                 time.sleep(quiet)  # the rest of the turn's messages
                 if len(self.api.texts(self.openid)) == count:
                     return self.api.texts(self.openid)[before:]
