@@ -1,12 +1,24 @@
-"""Deadlines in working days (Monday to Friday; a district may list its holidays)."""
+"""Working days as they are in China, and every deadline computed from them.
+
+A day is a working day when the district says so (MINSHENG_WORKDAYS), is not one when the district
+gives it off (MINSHENG_HOLIDAYS), and otherwise as the State Council's calendar has it: public
+holidays off, the make-up working days (调休) worked — from the `chinesecalendar` package. For a
+year that package does not know yet, Monday to Friday are working days (plus the district's own
+days) and a warning is logged once for that year."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import FrozenSet, Iterable, Optional
+import logging
+from typing import Iterable, Optional, Set
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
+
 from bot import settings
+
+logger = logging.getLogger(__name__)
+_warned_years: Set[int] = set()
 
 
 def local_zone() -> ZoneInfo:
@@ -18,17 +30,83 @@ def local_today(now_utc: Optional[dt.datetime] = None) -> dt.date:
     return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).date()
 
 
-def holidays() -> FrozenSet[dt.date]:
+def holidays() -> frozenset:
+    """The district's own days off, on top of the national calendar."""
     return settings.load().holidays
 
 
-def add_working_days(start: dt.date, days: int, off: Iterable[dt.date] = ()) -> dt.date:
+def national_working_day(day: dt.date) -> bool:
+    """The national calendar's answer; Monday to Friday for a year it does not cover."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logger.warning(
+                "the holiday calendar does not cover %s yet: Monday to Friday count as working days that year, "
+                "plus MINSHENG_WORKDAYS and less MINSHENG_HOLIDAYS (update the chinesecalendar package)",
+                day.year,
+            )
+        return day.weekday() < 5
+
+
+def is_working_day(
+    day: dt.date, off: Optional[Iterable[dt.date]] = None, on: Optional[Iterable[dt.date]] = None
+) -> bool:
+    """`off` / `on`: the district's own days off and extra working days (the settings' by default)."""
+    if on is None or off is None:
+        current = settings.load()
+        on = current.extra_workdays if on is None else on
+        off = current.holidays if off is None else off
+    if day in on:
+        return True
+    if day in off:
+        return False
+    return national_working_day(day)
+
+
+def add_working_days(
+    start: dt.date, days: int, off: Optional[Iterable[dt.date]] = None, on: Optional[Iterable[dt.date]] = None
+) -> dt.date:
     """`days` working days after `start`; 0 means the same day."""
-    off = frozenset(off)
-    current = start
-    remaining = days
+    current = settings.load()
+    off = current.holidays if off is None else frozenset(off)
+    on = current.extra_workdays if on is None else frozenset(on)
+    day, remaining = start, days
     while remaining > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5 and current not in off:
+        day += dt.timedelta(days=1)
+        if is_working_day(day, off, on):
             remaining -= 1
-    return current
+    return day
+
+
+def first_working_day(day: dt.date) -> dt.date:
+    """`day` itself if it is a working day, else the next one."""
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def response_due(created_utc: dt.datetime, urgency: str) -> dt.datetime:
+    """When a ticket filed at `created_utc` (naive UTC) must have been dispatched or its resident
+    contacted (naive UTC): so many clock hours later, or the end of the working day so many working
+    days after the day it came in — a report on a day off counts from the next working day."""
+    rule = settings.load().response_deadline(urgency)
+    if rule.hours is not None:
+        return created_utc + dt.timedelta(hours=rule.hours)
+    return _end_of_working_day(local_today(created_utc), rule.working_days or 0)
+
+
+_due_days: dict = {}
+
+
+def _end_of_working_day(received: dt.date, working_days: int) -> dt.datetime:
+    key = (received, working_days, id(settings.load()))  # settings objects live as long as the process
+    found = _due_days.get(key)
+    if found is None:
+        last = add_working_days(first_working_day(received), working_days)
+        midnight = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=local_zone())
+        found = _due_days[key] = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if len(_due_days) > 10_000:
+            _due_days.clear()
+    return found
