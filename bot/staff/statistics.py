@@ -162,15 +162,15 @@ def figures(session: Session, period: Period, by: str = "department", now: Optio
 
 
 def response_rules() -> str:
-    """The response deadlines in force, in words ("紧急 1 小时，安全隐患 当个工作日，一般 1 个工作日")."""
+    """The response deadlines in force, in words ("紧急 1 小时，安全隐患当个工作日，一般 1 个工作日")."""
     tax, current = taxonomy.load(), settings.load()
     words = []
     for urgency in ("emergency", "hazard", "normal"):
         rule = current.response_deadline(urgency)
         if rule.hours is not None:
-            told = f"{rule.hours} 小时"
+            told = f" {rule.hours} 小时"
         else:
-            told = "当个工作日" if not rule.working_days else f"{rule.working_days} 个工作日"
+            told = "当个工作日" if not rule.working_days else f" {rule.working_days} 个工作日"
         words.append(f"{tax.urgency_names.get(urgency, urgency)}{told}")
     return "，".join(words)
 

@@ -23,8 +23,8 @@
       data: {
         labels: data.trend.labels,
         datasets: [
-          { label: "收集", data: data.trend.collected, borderColor: "#546e7a", backgroundColor: "#90a4ae", tension: 0.2 },
-          { label: "办结", data: data.trend.solved, borderColor: "#2e7d32", backgroundColor: "#66bb6a", tension: 0.2 }
+          { label: "收集", data: data.trend.collected, borderColor: "#546e7a", backgroundColor: "#90a4ae", tension: 0 },
+          { label: "办结", data: data.trend.solved, borderColor: "#2e7d32", backgroundColor: "#66bb6a", tension: 0 }
         ]
       },
       options: {
