@@ -11,7 +11,39 @@
   Chart.defaults.animation = false; // drawn at once: for print and for the screen alike
   Chart.defaults.maintainAspectRatio = false;
 
+  // Each point's and bar's value written beside it: readable on paper, where there are no tooltips.
+  var values = {
+    id: "values",
+    afterDatasetsDraw: function (chart, _args, options) {
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.font = "12px " + font.family;
+      ctx.fillStyle = "#1f2933";
+      chart.data.datasets.forEach(function (dataset, i) {
+        var meta = chart.getDatasetMeta(i);
+        if (meta.hidden) { return; }
+        meta.data.forEach(function (element, j) {
+          var value = dataset.data[j];
+          if (value === null || value === undefined || (options.skipZero && value === 0)) { return; }
+          var text = String(value) + (options.suffix || "");
+          if (chart.options.indexAxis === "y") {
+            ctx.textAlign = "left"; ctx.textBaseline = "middle";
+            var x = element.x + 4;
+            if (x + ctx.measureText(text).width > chart.chartArea.right) { ctx.textAlign = "right"; x = element.x - 4; ctx.fillStyle = "#fff"; }
+            ctx.fillText(text, x, element.y);
+            ctx.fillStyle = "#1f2933";
+          } else {
+            ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+            ctx.fillText(text, element.x, element.y - 4);
+          }
+        });
+      });
+      ctx.restore();
+    }
+  };
+
   function draw(canvas, config) {
+    config.plugins = [values];
     canvas.chart = new Chart(canvas, config);
     canvas.setAttribute("data-drawn", "1");
   }
@@ -28,7 +60,8 @@
         ]
       },
       options: {
-        plugins: { legend: { position: "bottom" } },
+        layout: { padding: { top: 16 } },
+        plugins: { legend: { position: "bottom" }, values: { skipZero: true } },
         scales: {
           x: { title: { display: true, text: "周（周一起）" } },
           y: { beginAtZero: true, title: { display: true, text: "件数" }, ticks: { precision: 0 } }
@@ -49,6 +82,7 @@
         indexAxis: "y",
         plugins: {
           legend: { position: "bottom" },
+          values: { suffix: "%" },
           tooltip: {
             callbacks: {
               afterLabel: function (item) { return "已评价 " + data.satisfaction.answered[item.dataIndex] + " 件"; }
