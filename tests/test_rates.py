@@ -162,3 +162,18 @@ def test_periods_read_and_written_the_same_way():
     assert Period.parse("2026-02-2").end == dt.date(2026, 2, 28)
     choices = [p.value for p in Period.recent(today, months=2)]
     assert choices == ["2026-11", "2026-11-1", "2026-10", "2026-10-1", "2026-10-2"]
+
+
+def test_the_inspection_shows_the_longest_overdue_of_each_department_and_counts_them_all(database_url):
+    tax = taxonomy.load()
+    with session_scope(database_url) as db:
+        for i in range(23):
+            create_ticket(db, NewReport(f"o{i}", "c", "路灯坏了", "roads"), tax, now=at(f"2026-09-{i + 1:02d} 02:00"))
+        create_ticket(db, NewReport("o-trash", "c", "垃圾没人收", "sanitation"), tax, now=at("2026-09-10 02:00"))
+        create_ticket(db, NewReport("fresh", "c", "井盖丢了", "roads"), tax, now=at("2026-11-20 02:00"))
+        shown, counts = statistics.overdue_open(db, dt.date(2026, 11, 2), per_department=20)
+    assert counts == {"transport": 23, "sanitation": 1}
+    roads = [t for t in shown if t.department_id == "transport"]
+    assert len(roads) == 20 and len(shown) == 21
+    assert [t.deadline for t in shown] == sorted(t.deadline for t in shown)
+    assert roads[-1].number.startswith("MS-20260920")  # the three most recent of the 23 are left out

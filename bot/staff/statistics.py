@@ -20,7 +20,7 @@ from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
 from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import local_today, response_due
+from bot.store.workdays import ResponseClock, local_today
 
 SOLVED = (states.RESOLVED, states.CLOSED)
 # A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
@@ -200,8 +200,9 @@ def responses(
         Ticket.created_at >= start, Ticket.created_at < end
     )
     counts: Dict[str, List[int]] = {}
-    for key, urgency, created, answered_at in session.execute(query):
-        due = response_due(created, urgency)
+    clock = ResponseClock(period.start - dt.timedelta(days=1), period.end + dt.timedelta(days=1))
+    for key, urgency, created, answered_at in session.connection().execute(query):
+        due = clock.due(created, urgency)
         if answered_at is None and due > now:
             continue  # not due yet
         tally = counts.setdefault(key, [0, 0])
@@ -292,14 +293,44 @@ class OverdueTicket:
     status: str
 
 
-def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[OverdueTicket]:
-    """Every open ticket past its deadline, longest overdue first."""
+def overdue_open(
+    session: Session, today: Optional[dt.date] = None, per_department: int = 20
+) -> Tuple[List[OverdueTicket], Dict[str, int]]:
+    """The open tickets past their deadline, longest overdue first — at most `per_department` of
+    each department — and how many each department has in all (one pass over the table)."""
     today = today or local_today()
-    query = select(Ticket).where(Ticket.is_overdue(today)).order_by(Ticket.deadline.asc(), Ticket.id.asc())
-    return [
-        OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days, t.status)
-        for t in session.execute(query).scalars()
-    ]
+    by_department = {"partition_by": Ticket.lead_department_id}
+    ranked = (
+        select(
+            Ticket.id,
+            func.row_number().over(**by_department, order_by=(Ticket.deadline.asc(), Ticket.id.asc())).label("rank"),
+            func.count().over(**by_department).label("overdue"),
+        )
+        .where(Ticket.is_overdue(today))
+        .subquery()
+    )
+    query = (
+        select(
+            Ticket.number,
+            Ticket.description,
+            Ticket.lead_department_id.label("department"),
+            Ticket.deadline,
+            Ticket.status,
+            ranked.c.overdue,
+        )
+        .join(ranked, ranked.c.id == Ticket.id)
+        .where(ranked.c.rank <= per_department)
+        .order_by(Ticket.deadline.asc(), Ticket.id.asc())
+    )
+    tickets, counts = [], {}
+    for row in session.execute(query):
+        tickets.append(
+            OverdueTicket(
+                row.number, row.description, row.department, row.deadline, (today - row.deadline).days, row.status
+            )
+        )
+        counts[row.department] = int(row.overdue)
+    return tickets, counts
 
 
 @dataclass

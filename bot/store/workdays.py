@@ -8,6 +8,7 @@ days) and a warning is logged once for that year."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 from typing import Iterable, Optional, Set
@@ -91,22 +92,47 @@ def response_due(created_utc: dt.datetime, urgency: str) -> dt.datetime:
     """When a ticket filed at `created_utc` (naive UTC) must have been dispatched or its resident
     contacted (naive UTC): so many clock hours later, or the end of the working day so many working
     days after the day it came in — a report on a day off counts from the next working day."""
-    rule = settings.load().response_deadline(urgency)
-    if rule.hours is not None:
-        return created_utc + dt.timedelta(hours=rule.hours)
-    return _end_of_working_day(local_today(created_utc), rule.working_days or 0)
+    return ResponseClock().due(created_utc, urgency)
 
 
-_due_days: dict = {}
+class ResponseClock:
+    """response_due for many tickets at once (a month's statistics): the settings read once, each
+    local day's deadline computed once, the local day of a time found among the local midnights of
+    `first` … `last` (local dates) by bisection rather than a time-zone conversion per ticket."""
 
+    def __init__(self, first: Optional[dt.date] = None, last: Optional[dt.date] = None) -> None:
+        self.settings = settings.load()
+        self.zone = self.settings.zone
+        self.rules = {u: self.settings.response_deadline(u) for u in ("emergency", "hazard", "normal")}
+        self.first = first or dt.date.min
+        span = (last - first).days + 2 if first and last else 0
+        days = [first + dt.timedelta(days=i) for i in range(span)] if first else []
+        self.midnights = [self._utc_midnight(day) for day in days]
+        self.days: dict = {}
 
-def _end_of_working_day(received: dt.date, working_days: int) -> dt.datetime:
-    key = (received, working_days, id(settings.load()))  # settings objects live as long as the process
-    found = _due_days.get(key)
-    if found is None:
-        last = add_working_days(first_working_day(received), working_days)
-        midnight = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=local_zone())
-        found = _due_days[key] = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        if len(_due_days) > 10_000:
-            _due_days.clear()
-    return found
+    def _utc_midnight(self, day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def local_day(self, utc: dt.datetime) -> dt.date:
+        index = bisect.bisect_right(self.midnights, utc) - 1
+        if 0 <= index < len(self.midnights) - 1:
+            return self.first + dt.timedelta(days=index)
+        return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).date()
+
+    def due(self, created_utc: dt.datetime, urgency: str) -> dt.datetime:
+        rule = self.rules.get(urgency) or self.settings.response_deadline(urgency)
+        if rule.hours is not None:
+            return created_utc + dt.timedelta(hours=rule.hours)
+        received = self.local_day(created_utc)
+        key = (received, rule.working_days or 0)
+        found = self.days.get(key)
+        if found is None:
+            current = self.settings
+            on, off = current.extra_workdays, current.holidays
+            start = received
+            while not is_working_day(start, off, on):
+                start += dt.timedelta(days=1)
+            last = add_working_days(start, rule.working_days or 0, off, on)
+            found = self.days[key] = self._utc_midnight(last + dt.timedelta(days=1))
+        return found

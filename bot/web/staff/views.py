@@ -407,6 +407,9 @@ async def dashboard(request: web.Request):
     return await _supervision(request, "staff/dashboard.html", read)
 
 
+SHOWN_OVERDUE = 20  # the longest overdue of each department on the inspection list; the queue has all
+
+
 @routes.get("/staff/inspection")
 @login_required
 async def inspection(request: web.Request):
@@ -415,7 +418,7 @@ async def inspection(request: web.Request):
     today, user = local_today(), request["user"]
 
     def read(session, period: statistics.Period) -> Dict[str, Any]:
-        overdue = statistics.overdue_open(session)
+        overdue, counts = statistics.overdue_open(session, per_department=SHOWN_OVERDUE)
         reopened = statistics.reopened(session, period)
         for late in overdue:
             late.description = (permissions.shown_text(user, late.description) or "")[:60]
@@ -423,13 +426,15 @@ async def inspection(request: web.Request):
             again.description = (permissions.shown_text(user, again.description) or "")[:60]
             again.comment = permissions.shown_text(user, again.comment) or ""
         by_department: dict = {}
-        for ticket in overdue:
-            by_department.setdefault(ticket.department_id, []).append(ticket)
-        ordered = sorted(by_department.items(), key=lambda item: -len(item[1]))
+        for late in overdue:
+            by_department.setdefault(late.department_id, []).append(late)
+        ordered = sorted(by_department.items(), key=lambda item: (-counts.get(item[0], 0), item[0]))
         return {
             "groups": ordered,
+            "counts": counts,
+            "shown_at_most": SHOWN_OVERDUE,
             "today": today,
-            "total": len(overdue),
+            "total": sum(counts.values()),
             "reopened": reopened,
             "local_time": local_time,
         }
