@@ -177,3 +177,31 @@ def test_the_inspection_shows_the_longest_overdue_of_each_department_and_counts_
     assert len(roads) == 20 and len(shown) == 21
     assert [t.deadline for t in shown] == sorted(t.deadline for t in shown)
     assert roads[-1].number.startswith("MS-20260920")  # the three most recent of the 23 are left out
+
+
+@pytest.mark.parametrize(
+    "deadlines", ["", "emergency=1h,hazard=0d,normal=1d", "emergency=1d,hazard=3h,normal=2d", "normal=4h"]
+)
+def test_the_month_counted_in_the_database_agrees_with_each_ticket_s_own_deadline(october, monkeypatch, deadlines):
+    """However the response deadlines are configured, the month's counts are those of each ticket
+    compared with its own response_due (bot/store/workdays.py)."""
+    from bot.store.schema import Ticket
+    from bot.store.workdays import response_due
+
+    monkeypatch.setenv("MINSHENG_RESPONSE_DEADLINES", deadlines)
+    start, end = OCTOBER.bounds()
+    expected: dict = {}
+    with session_scope(october) as db:
+        counted = statistics.responses(db, OCTOBER, "department", now=NOW)
+        for t in db.query(Ticket).filter(Ticket.created_at >= start, Ticket.created_at < end):
+            answers = [
+                e.at
+                for e in t.events
+                if e.kind == "reply" or (e.kind == "status" and e.to_status in statistics.ANSWERING_STATES)
+            ]
+            first, due = min(answers, default=None), response_due(t.created_at, t.urgency)
+            if first is None and due > NOW:
+                continue
+            n_due, n_in_time = expected.get(t.lead_department_id, (0, 0))
+            expected[t.lead_department_id] = (n_due + 1, n_in_time + int(first is not None and first <= due))
+    assert counted == expected

@@ -120,16 +120,24 @@ class ResponseClock:
             return self.first + dt.timedelta(days=index)
         return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).date()
 
+    def next_midnights(self):
+        """(local day, the UTC time its day ends) for each day of the clock's span."""
+        return [(self.first + dt.timedelta(days=i), m) for i, m in enumerate(self.midnights[1:])]
+
     def due(self, created_utc: dt.datetime, urgency: str) -> dt.datetime:
         rule = self.rules.get(urgency) or self.settings.response_deadline(urgency)
         if rule.hours is not None:
             return created_utc + dt.timedelta(hours=rule.hours)
-        received = self.local_day(created_utc)
+        return self.due_of_day(self.local_day(created_utc), urgency)
+
+    def due_of_day(self, received: dt.date, urgency: str) -> dt.datetime:
+        """The response deadline (naive UTC) of a report received on the local day `received`, for
+        an urgency whose deadline is in working days."""
+        rule = self.rules.get(urgency) or self.settings.response_deadline(urgency)
         key = (received, rule.working_days or 0)
         found = self.days.get(key)
         if found is None:
-            current = self.settings
-            on, off = current.extra_workdays, current.holidays
+            on, off = self.settings.extra_workdays, self.settings.holidays
             start = received
             while not is_working_day(start, off, on):
                 start += dt.timedelta(days=1)
