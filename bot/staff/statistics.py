@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import DateTime, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import settings, taxonomy
@@ -196,65 +196,23 @@ def responses(
         )
         .scalar_subquery()
     )
-    filed = (
-        select(column.label("key"), Ticket.urgency, Ticket.created_at, first_answer.label("answered"))
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
-        # OFFSET 0 keeps PostgreSQL from folding this into the outer query, which would look each
-        # ticket's first answer up once per use below.
-        .offset(0)
-        .subquery()
+    query = select(column, Ticket.urgency, Ticket.created_at, first_answer).where(
+        Ticket.created_at >= start, Ticket.created_at < end
     )
     clock = ResponseClock(period.start - dt.timedelta(days=1), period.end + dt.timedelta(days=1))
-    by_hours = [u for u, rule in clock.rules.items() if rule.hours is not None]
-    by_day = [u for u in clock.rules if u not in by_hours]
     counts: Dict[str, List[int]] = {}
-
-    def tally(key: str, due: int, in_time: int) -> None:
-        found = counts.setdefault(key, [0, 0])
-        found[0] += due
-        found[1] += in_time
-
-    # Deadlines in working days depend on the local day of filing only: the database compares each
-    # ticket with its day's deadline, written out as a CASE over the local midnights.
-    if by_day:
-
-        def deadline_of(urgency: str):
-            return case(
-                *[
-                    (filed.c.created_at < midnight, literal(clock.due_of_day(day, urgency), DateTime))
-                    for day, midnight in clock.next_midnights()
-                ],
-                else_=None,
-            )
-
-        normal_by_day = "normal" in by_day
-        due = case(
-            *[(filed.c.urgency == u, deadline_of(u)) for u in by_day if u != "normal"],
-            else_=deadline_of("normal") if normal_by_day else None,
-        )
-        answered = filed.c.answered
-        query = (
-            select(
-                filed.c.key,
-                func.sum(case((or_(answered.isnot(None), due <= now), 1), else_=0)),
-                func.sum(case((answered <= due, 1), else_=0)),
-            )
-            .where(filed.c.urgency.notin_(by_hours) if normal_by_day else filed.c.urgency.in_(by_day))
-            .group_by(filed.c.key)
-        )
-        for key, n_due, n_in_time in session.execute(query):
-            tally(key, int(n_due or 0), int(n_in_time or 0))
-    # Deadlines in clock hours (emergencies): few tickets, compared one by one.
-    if by_hours or "normal" not in by_day:
-        rows = select(filed).where(
-            filed.c.urgency.notin_(by_day) if "normal" not in by_day else filed.c.urgency.in_(by_hours)
-        )
-        for key, urgency, created, answered_at in session.execute(rows):
-            deadline = clock.due(created, urgency)
-            if answered_at is None and deadline > now:
-                continue  # not due yet
-            tally(key, 1, int(answered_at is not None and answered_at <= deadline))
-    return {key: (n_due, n_in_time) for key, (n_due, n_in_time) in counts.items() if n_due}
+    # Core rows (no ORM loading): a month of a busy district is some thousands of tickets.
+    for key, urgency, created, answered_at in session.connection().execute(query).all():
+        due = clock.due(created, urgency)
+        if answered_at is None and due > now:
+            continue  # not due yet
+        tally = counts.get(key)
+        if tally is None:
+            tally = counts[key] = [0, 0]
+        tally[0] += 1
+        if answered_at is not None and answered_at <= due:
+            tally[1] += 1
+    return {key: (n_due, n_in_time) for key, (n_due, n_in_time) in counts.items()}
 
 
 def _verdicts(session: Session, period: Period, by: str) -> Dict[str, Tuple[int, int]]:

@@ -109,6 +109,10 @@ class ResponseClock:
         days = [first + dt.timedelta(days=i) for i in range(span)] if first else []
         self.midnights = [self._utc_midnight(day) for day in days]
         self.days: dict = {}
+        self.by_index: dict = {}
+        # The deadline in clock hours of each urgency (None: in working days); "normal" stands for
+        # an urgency not configured.
+        self.hours = {u: None if r.hours is None else dt.timedelta(hours=r.hours) for u, r in self.rules.items()}
 
     def _utc_midnight(self, day: dt.date) -> dt.datetime:
         local = dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
@@ -120,15 +124,19 @@ class ResponseClock:
             return self.first + dt.timedelta(days=index)
         return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).date()
 
-    def next_midnights(self):
-        """(local day, the UTC time its day ends) for each day of the clock's span."""
-        return [(self.first + dt.timedelta(days=i), m) for i, m in enumerate(self.midnights[1:])]
-
     def due(self, created_utc: dt.datetime, urgency: str) -> dt.datetime:
-        rule = self.rules.get(urgency) or self.settings.response_deadline(urgency)
-        if rule.hours is not None:
-            return created_utc + dt.timedelta(hours=rule.hours)
-        return self.due_of_day(self.local_day(created_utc), urgency)
+        hours = self.hours.get(urgency, self.hours["normal"])
+        if hours is not None:
+            return created_utc + hours
+        # Within the span, the deadline depends on the urgency and on which local day it is only.
+        index = bisect.bisect_right(self.midnights, created_utc)
+        key = (urgency, index) if 0 < index < len(self.midnights) else None
+        found = self.by_index.get(key) if key else None
+        if found is None:
+            found = self.due_of_day(self.local_day(created_utc), urgency)
+            if key:
+                self.by_index[key] = found
+        return found
 
     def due_of_day(self, received: dt.date, urgency: str) -> dt.datetime:
         """The response deadline (naive UTC) of a report received on the local day `received`, for
