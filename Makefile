@@ -14,6 +14,7 @@ BIN := $(VENV)/bin
 MODEL := bot/models/minsheng.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find bot/data bot/nlu bot/classifier -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 VENDOR := bot/web/static/vendor/socket.io.min.js
+CHARTS := bot/web/static/vendor/chart.umd.min.js
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -29,7 +30,7 @@ help:
 	@echo "make test  - set up, train if needed, lint, validate data, run conversation tests and pytest"
 	@echo "make lint  - ruff (lint and format check) and mypy"
 
-setup: $(VENV)/.installed $(VENDOR)
+setup: $(VENV)/.installed $(VENDOR) $(CHARTS)
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 was not found (python3.10 on PATH or pyenv 3.10.x)"; exit 1; }
@@ -42,6 +43,10 @@ $(VENDOR): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(dir $@)
 	cp node_modules/socket.io-client/dist/socket.io.min.js $@
+
+# Chart.js draws the console's charts (installed by the npm ci above).
+$(CHARTS): $(VENDOR) package-lock.json
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
 
 model: $(MODEL)
 
@@ -76,7 +81,7 @@ pytest: setup model browser
 test: lint validate test-stories pytest
 
 clean:
-	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR)
+	rm -rf $(VENV) node_modules results bot/models/*.tar.gz $(VENDOR) $(CHARTS)
 
 shell: setup model
 	MINSHENG_ACTIONS_SECRET="$${MINSHENG_ACTIONS_SECRET:-$$(cat $${MINSHENG_VAR_DIR:-var}/actions-secret 2>/dev/null)}" \

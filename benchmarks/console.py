@@ -168,6 +168,8 @@ def measure(url: str, args) -> int:
             ("department", department, "/staff/?status=dispatched"),
             ("dispatcher", dispatcher, "/staff/dashboard?period=2026-06"),
             ("dispatcher", dispatcher, "/staff/dashboard?period=2026-06-2&by=category"),
+            ("dispatcher", dispatcher, "/staff/inspection?period=2026-06-1"),
+            ("dispatcher", dispatcher, "/staff/bulletin?period=2026-06"),
         ]
         print(f"{'who':<11} {'page':<58} {'median':>8} {'p95':>8}  (ms, {args.repeat} requests each)")
         for who, browser, path in pages:

@@ -22,7 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Mapping, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +43,29 @@ FIRST_ADMIN = "admin"
 
 class SettingsError(InvalidInput):
     """One or more variables have values the product cannot use; the message names each."""
+
+
+@dataclass(frozen=True)
+class ResponseDeadline:
+    """How soon a ticket of an urgency must be answered (dispatched or the resident contacted):
+    within `hours` clock hours, or by the end of the `working_days`-th working day after the day it
+    came in (0: the same working day)."""
+
+    hours: Optional[int] = None
+    working_days: Optional[int] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "ResponseDeadline":
+        """'1h' (hours) or '0d' / '1d' (working days)."""
+        match = re.fullmatch(r"(\d{1,3})([hd])", text.strip().lower())
+        if match is None:
+            raise ValueError(text)
+        amount = int(match.group(1))
+        return cls(hours=amount) if match.group(2) == "h" else cls(working_days=amount)
+
+
+# Emergency: 1 hour; a safety hazard: the same working day; anything else: 1 working day.
+DEFAULT_RESPONSE_DEADLINES = "emergency=1h,hazard=0d,normal=1d"
 
 
 @dataclass(frozen=True)
@@ -120,8 +143,17 @@ class Settings:
     rasa_token_value: str = ""
     actions_secret_value: str = ""
     secret_key_value: str = ""
+    # The district's own working days on top of the national calendar (e.g. a Saturday it works);
+    # its own days off are `holidays`.
+    extra_workdays: FrozenSet[dt.date] = frozenset()
+    response_deadlines: Tuple[Tuple[str, ResponseDeadline], ...] = ()
 
     # ---------------------------------------------------------------- derived
+
+    def response_deadline(self, urgency: str) -> ResponseDeadline:
+        """The response deadline of an urgency; an urgency not configured is answered as "normal"."""
+        table = dict(self.response_deadlines)
+        return table.get(urgency) or table.get("normal") or ResponseDeadline(working_days=1)
 
     @property
     def https_only(self) -> bool:
@@ -203,12 +235,29 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"MINSHENG_TIMEZONE={timezone!r} is not a time zone (e.g. Asia/Shanghai)")
             timezone = "Asia/Shanghai"
-        holidays = set()
-        for day in filter(None, (d.strip() for d in (get("MINSHENG_HOLIDAYS") or "").split(","))):
+
+        def dates(name: str) -> FrozenSet[dt.date]:
+            found = set()
+            for day in filter(None, (d.strip() for d in (get(name) or "").split(","))):
+                try:
+                    found.add(dt.date.fromisoformat(day))
+                except ValueError:
+                    problems.append(f"{name}: {day!r} is not a date (YYYY-MM-DD)")
+            return frozenset(found)
+
+        holidays, extra_workdays = dates("MINSHENG_HOLIDAYS"), dates("MINSHENG_WORKDAYS")
+        for day in sorted(holidays & extra_workdays):
+            problems.append(f"{day} is in both MINSHENG_HOLIDAYS and MINSHENG_WORKDAYS")
+        response_deadlines = {}
+        # The defaults, then what the district sets (an urgency it names replaces its default).
+        for item in f"{DEFAULT_RESPONSE_DEADLINES},{get('MINSHENG_RESPONSE_DEADLINES') or ''}".split(","):
+            if not item.strip():
+                continue
+            urgency, _, value = item.partition("=")
             try:
-                holidays.add(dt.date.fromisoformat(day))
+                response_deadlines[urgency.strip()] = ResponseDeadline.parse(value)
             except ValueError:
-                problems.append(f"MINSHENG_HOLIDAYS: {day!r} is not a date (YYYY-MM-DD)")
+                problems.append(f"MINSHENG_RESPONSE_DEADLINES: {item.strip()!r} must be like emergency=1h or normal=1d")
         prefix = (get("MINSHENG_TICKET_PREFIX") or "MS").upper()
         if not re.fullmatch(r"[A-Z]{1,8}", prefix):
             problems.append(f"MINSHENG_TICKET_PREFIX={prefix!r} must be 1 to 8 letters")
@@ -287,7 +336,7 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in (get("MINSHENG_TRUSTED_PROXIES") or "").split(",") if p.strip()),
             ticket_prefix=prefix,
             timezone=timezone,
-            holidays=frozenset(holidays),
+            holidays=holidays,
             taxonomy_file=taxonomy_file,
             places_file=places_file,
             gas_emergency_line=gas_line,
@@ -299,6 +348,8 @@ class Settings:
             rasa_token_value=get("MINSHENG_RASA_TOKEN") or "",
             actions_secret_value=get(ACTIONS_SECRET_VARIABLE) or "",
             secret_key_value=secret_key,
+            extra_workdays=extra_workdays,
+            response_deadlines=tuple(sorted(response_deadlines.items())),
         )
         if problems:
             raise SettingsError("; ".join(problems))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from bot.staff import permissions
 from bot.store.schema import Ticket, User
+from bot.store.workdays import response_due
 
 
 class Model(BaseModel):
@@ -62,6 +63,9 @@ class TicketDetail(TicketSummary):
     latitude: Optional[float] = Field(None, description="the position the resident's device gave (WGS-84)")
     longitude: Optional[float] = Field(None, description="the position the resident's device gave (WGS-84)")
     phone: Optional[str] = Field(None, description="masked for roles that may not see phone numbers")
+    response_due: dt.datetime = Field(
+        ..., description="by when it is to be dispatched or its resident contacted (response deadline by urgency)"
+    )
     history: List[HistoryLine]
 
 
@@ -119,6 +123,7 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
         latitude=ticket.latitude,
         longitude=ticket.longitude,
         phone=permissions.shown_phone(user, ticket.phone) or None,
+        response_due=response_due(ticket.created_at, ticket.urgency),
         history=[
             HistoryLine(
                 **{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": shown(user, e.note)}

@@ -1,24 +1,38 @@
 """Supervisor figures: collected, solved, in progress and overdue, by department or category,
-for a period — the ledger ("445 collected, 217 solved") the district reports — and the residents'
-verdicts: satisfaction, reopen and response rates by department."""
+for a period — the ledger ("445 collected, 217 solved") the district reports — the three rates of
+12345 practice (response, resolution, satisfaction), the weekly trend, and the residents' verdicts:
+satisfaction, reopen and survey response rates by department."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.ratings import REOPENING, SATISFIED
+from bot import settings, taxonomy
+from bot.errors import InvalidInput
+from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
-from bot.store.schema import Survey, Ticket
+from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import local_today
+from bot.store.workdays import ResponseClock, local_today
 
 SOLVED = (states.RESOLVED, states.CLOSED)
+# A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
+# or merge into another ticket: the resident has been taken up or told.
+ANSWERING_STATES = (states.DISPATCHED, states.REJECTED, states.DUPLICATE)
+PERIOD_PATTERN = "YYYY-MM（整月）或 YYYY-MM-1 / YYYY-MM-2（上 / 下半月）"
+
+
+class BadPeriod(InvalidInput):
+    """A period the pages cannot show: answered 400 with what is expected."""
+
+    status = 400
 
 
 @dataclass(frozen=True)
@@ -41,16 +55,44 @@ class Period:
 
     @classmethod
     def parse(cls, text: Optional[str], today: Optional[dt.date] = None) -> "Period":
-        """'2026-11' (a month), '2026-11-1' / '2026-11-2' (its halves); the current month otherwise."""
+        """'2026-11' (a month), '2026-11-1' / '2026-11-2' (its halves); the current month when
+        nothing is given. Anything else raises BadPeriod."""
         today = today or local_today()
-        try:
-            parts = (text or "").split("-")
-            year, month = int(parts[0]), int(parts[1])
-            if len(parts) == 3:
-                return cls.half_month(year, month, parts[2] == "2")
-            return cls.month(year, month)
-        except (ValueError, IndexError):
+        text = (text or "").strip()
+        if not text:
             return cls.month(today.year, today.month)
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-([12]))?", text)
+        if match is None or not 2000 <= int(match.group(1)) <= 2100 or not 1 <= int(match.group(2)) <= 12:
+            raise BadPeriod(f"期间「{text[:40]}」看不懂：请选择月份或半月，格式为 {PERIOD_PATTERN}", field="period")
+        year, month = int(match.group(1)), int(match.group(2))
+        if match.group(3):
+            return cls.half_month(year, month, match.group(3) == "2")
+        return cls.month(year, month)
+
+    @property
+    def value(self) -> str:
+        """The form this period is written in a URL ('2026-11', '2026-11-1')."""
+        if self.start.day == 1 and self.end.month == self.start.month and self.end.day > 15:
+            return f"{self.start:%Y-%m}"
+        return f"{self.start:%Y-%m}-{1 if self.start.day == 1 else 2}"
+
+    @property
+    def is_month(self) -> bool:
+        return "-" not in self.value[5:]
+
+    @classmethod
+    def recent(cls, today: Optional[dt.date] = None, months: int = 12) -> List["Period"]:
+        """The choices of the period selector: each of the last `months` months, newest first,
+        followed by its two halves (those begun by `today`)."""
+        today = today or local_today()
+        year, month, found = today.year, today.month, []
+        for _ in range(months):
+            found.append(cls.month(year, month))
+            found.extend(
+                p for p in (cls.half_month(year, month, False), cls.half_month(year, month, True)) if p.start <= today
+            )
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        return found
 
     def bounds(self) -> Tuple[dt.datetime, dt.datetime]:
         return dt.datetime.combine(self.start, dt.time()), dt.datetime.combine(
@@ -63,31 +105,129 @@ class Row:
     key: str
     collected: int
     solved: int
-    in_progress: int
+    in_progress: int  # 办理中: states.IN_HAND
     overdue: int
+    # The response rate's two counts: tickets due an answer by now, and those answered in time.
+    response_due: int = 0
+    answered_in_time: int = 0
+    # The satisfaction rate's: verdicts given, and satisfied ones (surveys of the period).
+    rated: int = 0
+    satisfied: int = 0
 
     @property
     def solved_rate(self) -> Optional[float]:
+        """Resolution rate (办结率): solved ÷ collected."""
         return self.solved / self.collected if self.collected else None
 
+    @property
+    def response_rate(self) -> Optional[float]:
+        """Response rate (响应率): answered within the response deadline ÷ due an answer."""
+        return self.answered_in_time / self.response_due if self.response_due else None
 
-def figures(session: Session, period: Period, by: str = "department") -> List[Row]:
-    column = Ticket.lead_department_id if by == "department" else Ticket.category_id
+    @property
+    def satisfaction_rate(self) -> Optional[float]:
+        """Satisfaction rate (满意率): as SatisfactionRow.satisfaction_rate."""
+        return self.satisfied / self.rated if self.rated else None
+
+
+def _key_column(by: str):
+    return Ticket.lead_department_id if by == "department" else Ticket.category_id
+
+
+def figures(session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None) -> List[Row]:
+    """The ledger and the three rates of the tickets collected in the period, by department or category."""
+    column = _key_column(by)
     start, end = period.bounds()
-    today = local_today()
+    now = now or utcnow()
+    today = local_today(now)
     query = (
         select(
             column,
             func.count(),
             func.sum(case((Ticket.status.in_(SOLVED), 1), else_=0)),
-            func.sum(case((Ticket.is_open, 1), else_=0)),
+            func.sum(case((Ticket.status.in_(states.IN_HAND), 1), else_=0)),
             func.sum(case((Ticket.is_overdue(today), 1), else_=0)),
         )
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .group_by(column)
         .order_by(func.count().desc())
     )
-    return [Row(key, int(n), int(s or 0), int(p or 0), int(o or 0)) for key, n, s, p, o in session.execute(query)]
+    rows = [Row(key, int(n), int(s or 0), int(p or 0), int(o or 0)) for key, n, s, p, o in session.execute(query)]
+    answered = responses(session, period, by, now)
+    verdicts = _verdicts(session, period, by)
+    for row in rows:
+        row.response_due, row.answered_in_time = answered.get(row.key, (0, 0))
+        row.rated, row.satisfied = verdicts.get(row.key, (0, 0))
+    return rows
+
+
+def response_rules() -> str:
+    """The response deadlines in force, in words ("紧急 1 小时，安全隐患当个工作日，一般 1 个工作日")."""
+    tax, current = taxonomy.load(), settings.load()
+    words = []
+    for urgency in ("emergency", "hazard", "normal"):
+        rule = current.response_deadline(urgency)
+        if rule.hours is not None:
+            told = f" {rule.hours} 小时"
+        else:
+            told = "当个工作日" if not rule.working_days else f" {rule.working_days} 个工作日"
+        words.append(f"{tax.urgency_names.get(urgency, urgency)}{told}")
+    return "，".join(words)
+
+
+def responses(
+    session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None
+) -> Dict[str, Tuple[int, int]]:
+    """(due an answer, answered in time) by department or category, for the tickets collected in
+    the period. A ticket is due an answer once its response deadline (bot/store/workdays.py, by
+    urgency) has passed or it has been answered; answered in time if its first answer
+    (ANSWERING_STATES or a reply) came by the deadline."""
+    column = _key_column(by)
+    start, end = period.bounds()
+    now = now or utcnow()
+    first_answer = (
+        select(func.min(TicketEvent.at))
+        .where(
+            TicketEvent.ticket_id == Ticket.id,
+            or_(
+                TicketEvent.kind == "reply",
+                and_(TicketEvent.kind == "status", TicketEvent.to_status.in_(ANSWERING_STATES)),
+            ),
+        )
+        .scalar_subquery()
+    )
+    query = select(column, Ticket.urgency, Ticket.created_at, first_answer).where(
+        Ticket.created_at >= start, Ticket.created_at < end
+    )
+    clock = ResponseClock(period.start - dt.timedelta(days=1), period.end + dt.timedelta(days=1))
+    counts: Dict[str, List[int]] = {}
+    # Core rows (no ORM loading): a month of a busy district is some thousands of tickets.
+    for key, urgency, created, answered_at in session.connection().execute(query).all():
+        due = clock.due(created, urgency)
+        if answered_at is None and due > now:
+            continue  # not due yet
+        tally = counts.get(key)
+        if tally is None:
+            tally = counts[key] = [0, 0]
+        tally[0] += 1
+        if answered_at is not None and answered_at <= due:
+            tally[1] += 1
+    return {key: (n_due, n_in_time) for key, (n_due, n_in_time) in counts.items()}
+
+
+def _verdicts(session: Session, period: Period, by: str) -> Dict[str, Tuple[int, int]]:
+    """(answered, satisfied) surveys of the period by department, or by the ticket's category."""
+    start, end = period.bounds()
+    answered = Survey.status == ANSWERED
+    column = Survey.department_id if by == "department" else Ticket.category_id
+    query = select(
+        column,
+        func.sum(case((answered, 1), else_=0)),
+        func.sum(case((and_(answered, Survey.rating.in_(SATISFIED)), 1), else_=0)),
+    ).where(Survey.created_at >= start, Survey.created_at < end)
+    if by != "department":
+        query = query.join(Ticket, Ticket.id == Survey.ticket_id)
+    return {key: (int(a or 0), int(s or 0)) for key, a, s in session.execute(query.group_by(column))}
 
 
 def totals(rows: List[Row]) -> Row:
@@ -97,7 +237,53 @@ def totals(rows: List[Row]) -> Row:
         sum(r.solved for r in rows),
         sum(r.in_progress for r in rows),
         sum(r.overdue for r in rows),
+        sum(r.response_due for r in rows),
+        sum(r.answered_in_time for r in rows),
+        sum(r.rated for r in rows),
+        sum(r.satisfied for r in rows),
     )
+
+
+@dataclass
+class Week:
+    start: dt.date
+    collected: int = 0
+    solved: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.month}月{self.start.day}日起"
+
+
+def weekly_trend(session: Session, period: Period, weeks: int = 12) -> List[Week]:
+    """Collected and solved (first resolved) per week, Monday to Sunday, for the `weeks` weeks up
+    to the one the period ends in."""
+    last_monday = period.end - dt.timedelta(days=period.end.weekday())
+    first = last_monday - dt.timedelta(weeks=weeks - 1)
+    start = dt.datetime.combine(first, dt.time())
+    end = dt.datetime.combine(last_monday + dt.timedelta(days=7), dt.time())
+    found = {first + dt.timedelta(weeks=i): Week(first + dt.timedelta(weeks=i)) for i in range(weeks)}
+
+    def monday(day) -> dt.date:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
+        return day - dt.timedelta(days=day.weekday())
+
+    collected = select(func.date(Ticket.created_at), func.count()).where(
+        Ticket.created_at >= start, Ticket.created_at < end
+    )
+    for day, n in session.execute(collected.group_by(func.date(Ticket.created_at))):
+        found[monday(day)].collected += int(n)
+    resolved = (
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
+        .where(TicketEvent.kind == "status", TicketEvent.to_status == states.RESOLVED)
+        .where(TicketEvent.at >= start, TicketEvent.at < end)
+        .group_by(TicketEvent.ticket_id)
+        .subquery()
+    )
+    solved = select(func.date(resolved.c.at), func.count()).group_by(func.date(resolved.c.at))
+    for day, n in session.execute(solved):
+        found[monday(day)].solved += int(n)
+    return list(found.values())
 
 
 @dataclass
@@ -110,13 +296,80 @@ class OverdueTicket:
     status: str
 
 
-def overdue_open(session: Session, today: Optional[dt.date] = None) -> List[OverdueTicket]:
-    """Every open ticket past its deadline, longest overdue first."""
+def overdue_open(
+    session: Session, today: Optional[dt.date] = None, per_department: int = 20
+) -> Tuple[List[OverdueTicket], Dict[str, int]]:
+    """The open tickets past their deadline, longest overdue first — at most `per_department` of
+    each department — and how many each department has in all (one pass over the table)."""
     today = today or local_today()
-    query = select(Ticket).where(Ticket.is_overdue(today)).order_by(Ticket.deadline.asc(), Ticket.id.asc())
+    by_department = {"partition_by": Ticket.lead_department_id}
+    ranked = (
+        select(
+            Ticket.id,
+            func.row_number().over(**by_department, order_by=(Ticket.deadline.asc(), Ticket.id.asc())).label("rank"),
+            func.count().over(**by_department).label("overdue"),
+        )
+        .where(Ticket.is_overdue(today))
+        .subquery()
+    )
+    query = (
+        select(
+            Ticket.number,
+            Ticket.description,
+            Ticket.lead_department_id.label("department"),
+            Ticket.deadline,
+            Ticket.status,
+            ranked.c.overdue,
+        )
+        .join(ranked, ranked.c.id == Ticket.id)
+        .where(ranked.c.rank <= per_department)
+        .order_by(Ticket.deadline.asc(), Ticket.id.asc())
+    )
+    tickets, counts = [], {}
+    for row in session.execute(query):
+        tickets.append(
+            OverdueTicket(
+                row.number, row.description, row.department, row.deadline, (today - row.deadline).days, row.status
+            )
+        )
+        counts[row.department] = int(row.overdue)
+    return tickets, counts
+
+
+@dataclass
+class Reopened:
+    """A ticket a resident rated 不满意 / 非常不满意 in the period, and so reopened."""
+
+    number: str
+    description: str
+    department_id: str
+    rating: str
+    comment: str
+    rated_at: dt.datetime
+    status: str
+
+
+def reopened(session: Session, period: Period) -> List[Reopened]:
+    """The tickets reopened by a dissatisfied verdict given in the period, most recent first."""
+    start, end = period.bounds()
+    query = (
+        select(Survey, Ticket)
+        .join(Ticket, Ticket.id == Survey.ticket_id)
+        .where(Survey.status == ANSWERED, Survey.rating.in_(REOPENING))
+        .where(Survey.closed_at >= start, Survey.closed_at < end)
+        .order_by(Survey.closed_at.desc(), Survey.id.desc())
+    )
     return [
-        OverdueTicket(t.number, t.description, t.lead_department_id, t.deadline, (today - t.deadline).days, t.status)
-        for t in session.execute(query).scalars()
+        Reopened(
+            t.number,
+            t.description,
+            v.department_id,
+            LEVELS.get(v.rating, ""),
+            v.comment or "",
+            v.closed_at,
+            t.status,
+        )
+        for v, t in session.execute(query)
     ]
 
 

@@ -33,6 +33,10 @@ LABELS: Dict[str, str] = {
 
 OPEN: FrozenSet[str] = frozenset({SUBMITTED, DISPATCHED, IN_PROGRESS, RETURNED, REOPENED})
 _ANY_OPEN_MAY = {DUPLICATE, REJECTED, CANCELLED}
+# 办理中 in the figures: with a department — dispatched, being worked on, or reopened after a
+# dissatisfied verdict. Not a ticket never dispatched (submitted) nor one handed back (returned):
+# both wait for the dispatcher.
+IN_HAND: FrozenSet[str] = frozenset({DISPATCHED, IN_PROGRESS, REOPENED})
 
 TRANSITIONS: Dict[str, FrozenSet[str]] = {
     SUBMITTED: frozenset({DISPATCHED} | _ANY_OPEN_MAY),

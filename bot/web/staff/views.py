@@ -338,72 +338,132 @@ async def new_ticket(request: web.Request):
 # ---------------------------------------------------------------- supervision
 
 
+def _period_of(request: web.Request, default: str = "") -> statistics.Period:
+    """The page's period from ?period=…; a bad one is answered 400 (BadPeriod), never replaced."""
+    return statistics.Period.parse(request.query.get("period") or default)
+
+
+async def _supervision(request: web.Request, template: str, read, default_period: str = "", months_only=False):
+    """A supervision page: its period (a bad one: the same page, 400, with the selector to choose
+    again), its figures read off the loop by `read(session, period)`, and the selector's choices."""
+    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
+    choices = [p for p in statistics.Period.recent() if p.is_month or not months_only]
+    try:
+        period = _period_of(request, default_period)
+        if months_only and not period.is_month:
+            raise statistics.BadPeriod("月度通报按整月出具，请选择一个月份", field="period")
+    except statistics.BadPeriod as bad:
+        context = await page_context(request, error=bad.message, period=None, choices=choices, by="department")
+        return aiohttp_jinja2.render_template(template, request, context, status=400)
+    page = await db(request, lambda session: read(session, period))
+    return aiohttp_jinja2.render_template(
+        template, request, await page_context(request, period=period, choices=choices, error="", **page)
+    )
+
+
+def _names(by: str) -> Dict[str, str]:
+    tax = taxonomy.load()
+    if by == "department":
+        return {d.id: d.name for d in tax.departments.values()}
+    return {c.id: c.name for c in tax.categories.values()}
+
+
+def _charts(trend, rated, names: Dict[str, str]) -> Dict[str, Any]:
+    """What the charts draw (read by static/charts.js from a JSON block: no inline script)."""
+    answered = [r for r in rated if r.satisfaction_rate is not None]
+    return {
+        "trend": {
+            "labels": [w.label for w in trend],
+            "collected": [w.collected for w in trend],
+            "solved": [w.solved for w in trend],
+        },
+        "satisfaction": {
+            "labels": [names.get(r.department_id, r.department_id) for r in answered],
+            "rates": [round((r.satisfaction_rate or 0) * 100, 1) for r in answered],
+            "answered": [r.answered for r in answered],
+        },
+    }
+
+
 @routes.get("/staff/dashboard")
 @login_required
-@aiohttp_jinja2.template("staff/dashboard.html")
 async def dashboard(request: web.Request):
-    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
-    period = statistics.Period.parse(request.query.get("period"))
     by = "category" if request.query.get("by") == "category" else "department"
-    tax = taxonomy.load()
-    names = {**{d.id: d.name for d in tax.departments.values()}, **{c.id: c.name for c in tax.categories.values()}}
-    rows, rated = await db(
-        request, lambda session: (statistics.figures(session, period, by), statistics.satisfaction(session, period))
-    )
-    widest = max([r.collected for r in rows] or [1])
-    return await page_context(
-        request,
-        rows=rows,
-        total=statistics.totals(rows),
-        period=period,
-        by=by,
-        names=names,
-        widest=widest,
-        period_value=request.query.get("period", ""),
-        rated=rated,
-        rated_total=statistics.satisfaction_total(rated),
-    )
+
+    def read(session, period):
+        rows = statistics.figures(session, period, by)
+        rated = statistics.satisfaction(session, period)
+        return {
+            "rows": rows,
+            "total": statistics.totals(rows),
+            "by": by,
+            "names": _names(by),
+            "rated": rated,
+            "rated_total": statistics.satisfaction_total(rated),
+            "charts": _charts(statistics.weekly_trend(session, period), rated, _names("department")),
+            "response_rules": statistics.response_rules(),
+        }
+
+    return await _supervision(request, "staff/dashboard.html", read)
+
+
+SHOWN_OVERDUE = 20  # the longest overdue of each department on the inspection list; the queue has all
 
 
 @routes.get("/staff/inspection")
 @login_required
-@aiohttp_jinja2.template("staff/inspection.html")
 async def inspection(request: web.Request):
-    """The half-monthly inspection list: overdue tickets by department (badly rated ones join
-    when satisfaction surveys exist)."""
-    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
-    today = local_today()
-    period = statistics.Period.parse(request.query.get("period") or f"{today:%Y-%m}-{1 if today.day <= 15 else 2}")
-    overdue = await db(request, statistics.overdue_open)
-    for ticket in overdue:
-        ticket.description = (permissions.shown_text(request["user"], ticket.description) or "")[:60]
-    by_department: dict = {}
-    for ticket in overdue:
-        by_department.setdefault(ticket.department_id, []).append(ticket)
-    ordered = sorted(by_department.items(), key=lambda item: -len(item[1]))
-    return await page_context(request, period=period, groups=ordered, today=today, total=len(overdue))
+    """The half-monthly inspection list: overdue tickets by department, and the tickets residents
+    rated 不满意 / 非常不满意 in the period (reopened for another try)."""
+    today, user = local_today(), request["user"]
+
+    def read(session, period: statistics.Period) -> Dict[str, Any]:
+        overdue, counts = statistics.overdue_open(session, per_department=SHOWN_OVERDUE)
+        reopened = statistics.reopened(session, period)
+        for late in overdue:
+            late.description = (permissions.shown_text(user, late.description) or "")[:60]
+        for again in reopened:
+            again.description = (permissions.shown_text(user, again.description) or "")[:60]
+            again.comment = permissions.shown_text(user, again.comment) or ""
+        by_department: dict = {}
+        for late in overdue:
+            by_department.setdefault(late.department_id, []).append(late)
+        ordered = sorted(by_department.items(), key=lambda item: (-counts.get(item[0], 0), item[0]))
+        return {
+            "groups": ordered,
+            "counts": counts,
+            "shown_at_most": SHOWN_OVERDUE,
+            "today": today,
+            "total": sum(counts.values()),
+            "reopened": reopened,
+            "local_time": local_time,
+        }
+
+    return await _supervision(
+        request, "staff/inspection.html", read, default_period=f"{today:%Y-%m}-{1 if today.day <= 15 else 2}"
+    )
 
 
 @routes.get("/staff/bulletin")
 @login_required
-@aiohttp_jinja2.template("staff/bulletin.html")
 async def bulletin(request: web.Request):
-    """The monthly bulletin (通报): the month's ledger by department, naming those with overdue work
-    and those residents rated badly."""
-    require(request, "view_statistics", "统计和督查页面供派单员、督查和管理员使用")
-    period = statistics.Period.parse((request.query.get("period") or "")[:7] or None)
-    rows, rated = await db(
-        request,
-        lambda session: (statistics.figures(session, period, "department"), statistics.satisfaction(session, period)),
-    )
-    named = [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue]
-    return await page_context(
-        request,
-        period=period,
-        rows=rows,
-        total=statistics.totals(rows),
-        named=named,
-        rated=rated,
-        rated_total=statistics.satisfaction_total(rated),
-        badly_rated=statistics.badly_rated(rated),
-    )
+    """The monthly bulletin (通报): the month's ledger and three rates by department, naming those
+    with overdue work and those residents rated badly, with its charts (printable)."""
+
+    def read(session, period):
+        rows = statistics.figures(session, period, "department")
+        rated = statistics.satisfaction(session, period)
+        trend = statistics.weekly_trend(session, period, weeks=6)
+        return {
+            "rows": rows,
+            "total": statistics.totals(rows),
+            "named": [r for r in sorted(rows, key=lambda r: -r.overdue) if r.overdue],
+            "rated": rated,
+            "rated_total": statistics.satisfaction_total(rated),
+            "badly_rated": statistics.badly_rated(rated),
+            "charts": _charts(trend, rated, _names("department")),
+            "names": _names("department"),
+            "response_rules": statistics.response_rules(),
+        }
+
+    return await _supervision(request, "staff/bulletin.html", read, months_only=True)
