@@ -205,3 +205,21 @@ def test_the_month_counted_in_the_database_agrees_with_each_ticket_s_own_deadlin
             n_due, n_in_time = expected.get(t.lead_department_id, (0, 0))
             expected[t.lead_department_id] = (n_due + 1, n_in_time + int(first is not None and first <= due))
     assert counted == expected
+
+
+def test_a_period_begins_at_local_midnight(database_url, monkeypatch):
+    monkeypatch.setenv("MINSHENG_TIMEZONE", "Asia/Shanghai")
+    tax = taxonomy.load()
+    with session_scope(database_url) as db:
+        for key, created in (
+            ("late-sep", "2026-09-30 15:30"),
+            ("oct-1", "2026-09-30 16:30"),
+            ("nov-1", "2026-10-31 17:00"),
+        ):
+            create_ticket(db, NewReport(key, f"c-{key}", "楼道灯坏了", "roads"), tax, now=at(created))
+    with session_scope(database_url) as db:
+        october = sum(r.collected for r in statistics.figures(db, Period.month(2026, 10)))
+        november = sum(r.collected for r in statistics.figures(db, Period.month(2026, 11)))
+    # 23:30 on 30 September in Beijing is September's; 00:30 on 1 October is October's; 01:00 on
+    # 1 November (17:00 UTC the day before) is November's
+    assert (october, november) == (1, 1)

@@ -20,7 +20,7 @@ from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
 from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import ResponseClock, local_today
+from bot.store.workdays import ResponseClock, local_today, local_zone
 
 SOLVED = (states.RESOLVED, states.CLOSED)
 # A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
@@ -95,9 +95,15 @@ class Period:
         return found
 
     def bounds(self) -> Tuple[dt.datetime, dt.datetime]:
-        return dt.datetime.combine(self.start, dt.time()), dt.datetime.combine(
-            self.end + dt.timedelta(days=1), dt.time()
-        )
+        """The period's first and last local midnight as the store keeps times (naive UTC): a report
+        filed at 00:30 on the 1st, local time, belongs to that month, not to the one before."""
+        zone = local_zone()
+
+        def utc_midnight(day: dt.date) -> dt.datetime:
+            local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+            return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+        return utc_midnight(self.start), utc_midnight(self.end + dt.timedelta(days=1))
 
 
 @dataclass
