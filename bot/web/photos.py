@@ -64,10 +64,23 @@ async def upload_photo(request: web.Request) -> web.Response:
             raise NotAPhoto("照片太大了，请上传 5MB 以内的图片", status=413)
     if not data:
         raise NotAPhoto("照片是空的，请重新选择", status=400)
-    extension = image_extension(bytes(data))
+    return web.json_response({"url": store_photo(request.app[VAR_DIR_KEY], bytes(data))}, status=201)
+
+
+def store_photo(var: Path, data: bytes) -> str:
+    """Checks the bytes (size, kind, pixels: NotAPhoto says what is wrong) and keeps them; the
+    photo's address."""
+    if len(data) > MAX_BYTES:
+        raise NotAPhoto("照片太大了，请上传 5MB 以内的图片", status=413)
+    extension = image_extension(data)
     name = f"{uuid.uuid4().hex}.{extension}"
-    path = photo_dir(request.app[VAR_DIR_KEY]) / name
+    path = photo_dir(var) / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    return web.json_response({"url": f"/photos/{name}"}, status=201)
+    return f"/photos/{name}"
+
+
+def forget_photo(var: Path, url: str) -> None:
+    """A photo kept for a report that was then not filed."""
+    (photo_dir(var) / Path(url).name).unlink(missing_ok=True)
