@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import urllib.parse
 from typing import Any, Dict
 
@@ -61,8 +62,8 @@ def safe_next(target: str) -> str:
     return target
 
 
-def local_time(utc: dt.datetime) -> str:
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+def local_time(utc: dt.datetime, zone=None) -> str:
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def visible(session, user: User, number: str) -> Ticket:
@@ -194,7 +195,7 @@ async def queue(request: web.Request):
         departments=departments,
         query_string=urllib.parse.urlencode(query),
         page_query=urllib.parse.urlencode(request.query),
-        local_time=local_time,
+        local_time=functools.partial(local_time, zone=local_zone()),  # the zone read once for the page
         may_dispatch=permissions.allows(user, "dispatch"),
         outcome=await outcome_of(request),
     )
