@@ -138,8 +138,10 @@ def test_the_dispatch_form_proposes_the_routed_departments_and_the_result_is_sho
     assert "网页聊天" in page.inner_text("dl") and "socketio" not in page.inner_text("main")
     history = page.inner_text("ol.history")
     assert "居民：已受理" in history and "王丽：已受理 → 已派单" in history and "dispatcher:wang" not in history
-    if device == "desktop":
-        page.screenshot(path=str(DOCS / "staff-ticket.png"), full_page=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(DOCS / ("staff-ticket.png" if device == "desktop" else "staff-ticket-phone.png")), full_page=True
+    )
 
     page.goto(f"{console['base']}/staff/tickets/{wrong}")  # a merge into a number that does not exist
     page.fill("form.action-merge input[name=into]", "MS-20200101-9999")
