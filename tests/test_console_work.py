@@ -304,6 +304,18 @@ async def test_bulk_without_a_selection_says_so(client, tickets):
     assert "请先勾选要办理的工单" in page
 
 
+async def test_bulk_goes_back_only_to_the_queue(client, tickets):
+    await login(client, "wang")
+    token = await csrf_of(client, "/staff/")
+    for back in ("status=submitted\r\nSet-Cookie: x=1", "//evil.example/"):
+        response = await client.post(
+            "/staff/bulk", data={"op": "dispatch", "csrf_token": token, "back": back}, allow_redirects=False
+        )
+        location = response.headers["Location"]
+        assert response.status == 303 and location.startswith("/staff/") and "\n" not in location
+        assert "Set-Cookie: x" not in str(response.headers)
+
+
 # ---------------------------------------------------------------- filing a phone call
 
 

@@ -41,7 +41,8 @@ async def bulk(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     user, addr, numbers = request["user"], remote_addr(request), _selected(form)
     operation, lead = str(form.get("op", "")), str(form.get("lead", ""))
-    back = safe_next("/staff/?" + str(form.get("back", ""))[:2000])
+    # Back to the queue as it was filtered (the query re-encoded: nothing but a query string).
+    back = safe_next("/staff/?" + urllib.parse.urlencode(urllib.parse.parse_qsl(str(form.get("back", ""))[:2000])))
     if operation in EXPORTS:
         return await _export(request, numbers, operation)
     if not numbers:
