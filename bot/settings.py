@@ -31,6 +31,7 @@ from bot.errors import InvalidInput
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAXONOMY = PROJECT_ROOT / "bot" / "taxonomy.yml"
 DEFAULT_PLACES = PROJECT_ROOT / "bot" / "places.yml"
+DEFAULT_REPLIES = PROJECT_ROOT / "bot" / "replies.yml"
 
 # Files the product creates are readable by its own user only (databases, uploads, logs, secrets).
 PRIVATE_UMASK = 0o077
@@ -133,6 +134,7 @@ class Settings:
     holidays: FrozenSet[dt.date]
     taxonomy_file: Path
     places_file: Path  # the district's gazetteer (街道 → 社区 → 小区, roads)
+    replies_file: Path  # response templates (常用回复) per category
     gas_emergency_line: str  # the gas company's emergency number, told to a resident who smells gas
     category_confidence: float
     scheduler: bool
@@ -270,6 +272,10 @@ class Settings:
         if not places_file.is_file():
             problems.append(f"MINSHENG_PLACES_FILE={str(places_file)!r} is not a file")
             places_file = DEFAULT_PLACES
+        replies_file = Path(get("MINSHENG_REPLIES_FILE") or DEFAULT_REPLIES)
+        if not replies_file.is_file():
+            problems.append(f"MINSHENG_REPLIES_FILE={str(replies_file)!r} is not a file")
+            replies_file = DEFAULT_REPLIES
         gas_line = (get("MINSHENG_GAS_EMERGENCY_LINE") or "").strip()
         if gas_line and not re.fullmatch(r"[0-9][0-9-]{2,19}", gas_line):
             problems.append(f"MINSHENG_GAS_EMERGENCY_LINE={gas_line!r} is not a telephone number")
@@ -339,6 +345,7 @@ class Settings:
             holidays=holidays,
             taxonomy_file=taxonomy_file,
             places_file=places_file,
+            replies_file=replies_file,
             gas_emergency_line=gas_line,
             category_confidence=number("MINSHENG_CATEGORY_CONFIDENCE", "0.5", float, 0, 1),
             scheduler=scheduler != "off",

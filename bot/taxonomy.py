@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import yaml
 
@@ -27,6 +27,8 @@ class Category:
     name: str
     department_id: str
     deadline_days: int
+    # Departments that usually assist (协办) with this category; proposed when a ticket is dispatched.
+    assisting: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ def _load(path: str) -> Taxonomy:
     for key, value in raw["categories"].items():
         if value["department"] not in departments:
             raise ValueError(f"category {key}: unknown department {value['department']}")
-        categories[key] = Category(key, value["name"], value["department"], int(value["deadline_days"]))
+        assisting = tuple(value.get("assisting") or ())
+        for department in assisting:
+            if department not in departments:
+                raise ValueError(f"category {key}: unknown assisting department {department}")
+        categories[key] = Category(key, value["name"], value["department"], int(value["deadline_days"]), assisting)
     urgency = raw.get("urgency", {})
     names = {u: urgency.get(u, {}).get("name", u) for u in URGENCIES}
     days = {u: urgency.get(u, {}).get("deadline_days") for u in URGENCIES}

@@ -454,13 +454,13 @@ class WeChatInput(ShowsWaitingUpdates, InputChannel):
         return item.get("payload") or item.get("title"), item.get("title") or ""
 
     def _fetch_photo(self, media_id: str) -> str:
-        from bot.web.photos import save_photo
+        from bot.web.photos import store_photo
 
         answer = self.client.media.download(media_id)
         data = getattr(answer, "content", b"") or b""
         if len(data) > PHOTO_LIMIT:
             raise NotAPhoto("照片太大了", status=413)
-        return save_photo(settings_module.load().var_dir, data)
+        return store_photo(settings_module.load().var_dir, data)
 
     async def drain(self) -> None:
         """Waits for the messages being handled (tests, shutdown)."""

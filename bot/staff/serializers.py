@@ -31,6 +31,9 @@ class HistoryLine(Model):
     from_: Optional[str] = Field(None, alias="from", description="the state before; null for the first line")
     to: str
     note: Optional[str]
+    kind: str = Field(
+        "status", description="status (a change of state) | note (staff only) | reply (sent to the resident)"
+    )
 
 
 class TicketSummary(Model):
@@ -85,6 +88,8 @@ class FilingBody(Model):
     location: Optional[str]
     phone: Optional[str]
     category: Optional[str] = Field(None, description="category id; classified when left out")
+    urgency: Optional[str] = Field(None, description="emergency | hazard | normal; classified when left out")
+    caller: Optional[str] = Field(None, description="the resident's name or how they are addressed (at most 40)")
 
 
 class Error(Model):
@@ -126,7 +131,14 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
         response_due=response_due(ticket.created_at, ticket.urgency),
         history=[
             HistoryLine(
-                **{"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "note": shown(user, e.note)}
+                **{
+                    "at": e.at,
+                    "actor": e.actor,
+                    "from": e.from_status,
+                    "to": e.to_status,
+                    "note": shown(user, e.note),
+                    "kind": e.kind,
+                }
             )
             for e in ticket.events
         ],

@@ -181,7 +181,9 @@ def _recategorize(
     if previous == category:
         return
     ticket.category_id = category
-    _history_line(session, user, ticket, f"类别更正：{previous} → {category}")
+    names = load_taxonomy().categories
+    was = names[previous].name if previous in names else previous
+    _history_line(session, user, ticket, f"类别更正：{was} → {names[category].name}")
     audit.record(
         session,
         user.username,
@@ -241,6 +243,23 @@ def _levels(_session: Session, _ticket: Ticket) -> List[Tuple[str, str]]:
     return [(str(level), label) for level, label in sorted(LEVELS.items(), reverse=True)]
 
 
+def _proposed_lead(ticket: Ticket) -> List[str]:
+    """The department the ticket's category routes to; none when that department has just returned
+    it (退单): then the dispatcher chooses."""
+    routed = load_taxonomy().categories[ticket.category_id].department_id
+    if ticket.status == states.RETURNED and routed == ticket.lead_department_id:
+        return []
+    return [routed]
+
+
+def _proposed_assisting(ticket: Ticket) -> List[str]:
+    """The ticket's assisting departments; before it has any, those its category names (taxonomy)."""
+    if ticket.assisting:
+        return [d.id for d in ticket.assisting]
+    category = load_taxonomy().categories[ticket.category_id]
+    return [d for d in category.assisting if d not in _proposed_lead(ticket)]
+
+
 def _survey_awaits(session: Session, ticket: Ticket) -> bool:
     return surveys.awaiting_verdict(session, ticket) is not None
 
@@ -263,14 +282,15 @@ ACTIONS: Dict[str, TicketAction] = {
             states.DISPATCHED,
             _dispatch,
             fields=(
-                Field("lead", "主办", required=True, options=_departments, selected=lambda t: [t.lead_department_id]),
                 Field(
-                    "assisting",
-                    "协办",
+                    "lead",
+                    "主办",
+                    required=True,
                     options=_departments,
-                    multiple=True,
-                    selected=lambda t: [d.id for d in t.assisting],
+                    selected=_proposed_lead,
+                    prompt="请选择主办部门…",
                 ),
+                Field("assisting", "协办", options=_departments, multiple=True, selected=_proposed_assisting),
                 Field(NOTE, "派单说明（选填，仅工作人员可见）"),
             ),
         ),
@@ -381,6 +401,13 @@ def all_fields() -> List[Field]:
 
 
 # ---------------------------------------------------------------- the same, called by name from code
+
+
+def proposed_dispatch(ticket: Ticket) -> Tuple[Optional[str], List[str]]:
+    """The lead and assisting departments the dispatch form proposes for this ticket (its
+    category's, from the taxonomy); no lead when the routed department has just returned it."""
+    lead = _proposed_lead(ticket)
+    return (lead[0] if lead else None), _proposed_assisting(ticket)
 
 
 def dispatch(

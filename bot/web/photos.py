@@ -62,13 +62,12 @@ async def upload_photo(request: web.Request) -> web.Response:
         data.extend(chunk)
         if len(data) > MAX_BYTES:
             raise NotAPhoto("照片太大了，请上传 5MB 以内的图片", status=413)
-    return web.json_response({"url": save_photo(request.app[VAR_DIR_KEY], bytes(data))}, status=201)
+    return web.json_response({"url": store_photo(request.app[VAR_DIR_KEY], bytes(data))}, status=201)
 
 
-def save_photo(var: Path, data: bytes) -> str:
-    """Keeps a resident's photo (checked as image_extension checks it; NotAPhoto otherwise) and
-    answers the address the report refers to it by. Channels that fetch a photo themselves (WeChat)
-    keep it here too."""
+def store_photo(var: Path, data: bytes) -> str:
+    """Checks the bytes (size, kind, pixels: NotAPhoto says what is wrong) and keeps them; the
+    photo's address. Channels that fetch a photo themselves (WeChat) keep it here too."""
     if not data:
         raise NotAPhoto("照片是空的，请重新选择", status=400)
     if len(data) > MAX_BYTES:
@@ -79,3 +78,8 @@ def save_photo(var: Path, data: bytes) -> str:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return f"/photos/{name}"
+
+
+def forget_photo(var: Path, url: str) -> None:
+    """A photo kept for a report that was then not filed."""
+    (photo_dir(var) / Path(url).name).unlink(missing_ok=True)

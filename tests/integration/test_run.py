@@ -429,7 +429,7 @@ def test_staff_walk_through_the_console(product, browser, monkeypatch):
     page.fill("textarea[name=description]", "刘阿姨来电说人民路口的红绿灯坏了两天")
     page.select_option("select[name=channel]", "phone")
     page.click("form.new-ticket button")
-    assert "道路与交通" in page.inner_text("dl") and "phone" in page.inner_text("dl")
+    assert "道路与交通" in page.inner_text("dl") and "电话" in page.inner_text("dl")
     page.goto(f"{base}/staff/")
     DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS / "staff-queue.png"), full_page=True)

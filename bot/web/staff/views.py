@@ -4,17 +4,20 @@ bot/staff/permissions.py; the database is used in worker threads; errors are ans
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import urllib.parse
 from typing import Any, Dict
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.web_request import FileField
 from aiohttp_session import get_session, new_session
 
+from bot import labels, replies, taxonomy
 from bot import settings as settings_module
-from bot import taxonomy
-from bot.errors import InvalidInput, NotFound, NotPermitted
+from bot.errors import InvalidInput, MinshengError, NotFound, NotPermitted
 from bot.ratings import LEVELS
 from bot.staff import accounts, audit, exports, filing, permissions, serializers, statistics, workflow
 from bot.staff.accounts import ROLE_LABELS
@@ -23,7 +26,8 @@ from bot.store import outbox, states, surveys
 from bot.store.schema import Department, Ticket, User
 from bot.store.tickets import find_by_number
 from bot.store.workdays import local_today, local_zone
-from bot.web.context import db, rasa_of
+from bot.web.context import db, rasa_of, settings_of
+from bot.web.photos import MAX_BYTES, forget_photo, store_photo
 from bot.web.staff.security import SESSION_KEY, csrf_token, current_user, login_required, remote_addr, session_token
 
 routes = web.RouteTableDef()
@@ -38,6 +42,7 @@ async def page_context(request: web.Request, **extra) -> dict:
         "csrf_token": await csrf_token(request),
         "role_labels": ROLE_LABELS,
         "state_labels": states.LABELS,
+        "labels": labels,
         "taxonomy": taxonomy.load(),
         "can": {p: permissions.allows(user, p) for p in STAFF_PERMISSIONS},
         **extra,
@@ -57,8 +62,8 @@ def safe_next(target: str) -> str:
     return target
 
 
-def local_time(utc: dt.datetime) -> str:
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+def local_time(utc: dt.datetime, zone=None) -> str:
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def visible(session, user: User, number: str) -> Ticket:
@@ -180,6 +185,8 @@ async def queue(request: web.Request):
 
     found, rows, departments = await db(request, read)
     query = {k: v for k, v in request.query.items() if k != "page"}
+    from bot.web.staff.worklist import outcome_of  # the bulk actions' module builds on this one
+
     return await page_context(
         request,
         rows=rows,
@@ -187,6 +194,10 @@ async def queue(request: web.Request):
         wanted=wanted,
         departments=departments,
         query_string=urllib.parse.urlencode(query),
+        page_query=urllib.parse.urlencode(request.query),
+        local_time=functools.partial(local_time, zone=local_zone()),  # the zone read once for the page
+        may_dispatch=permissions.allows(user, "dispatch"),
+        outcome=await outcome_of(request),
     )
 
 
@@ -194,11 +205,23 @@ def _department_names(session) -> Dict[str, str]:
     return {d.id: d.name for d in session.query(Department).all()}
 
 
+def _display_names(session, actors) -> Dict[str, str]:
+    """User name → display name of the staff members among the actors ("dispatcher:wang")."""
+    usernames = {a.partition(":")[2] for a in actors if ":" in a}
+    if not usernames:
+        return {}
+    found = session.query(User.username, User.display_name).filter(User.username.in_(usernames))
+    return {username: display or username for username, display in found}
+
+
 def _ticket_page(session, user: User, number: str) -> Dict[str, Any]:
     ticket = visible(session, user, number)
     shown = permissions.shown_text
+    names = _display_names(session, {e.actor for e in ticket.events})
     return {
         "ticket": serializers.detail(ticket, user, local_today()),
+        "actors": {e.actor: labels.actor(e.actor, names) for e in ticket.events},
+        "replies": {a: replies.of(ticket.category_id, a) for a in replies.ACTIONS},
         "departments": _department_names(session),
         "actions": [
             {
@@ -252,13 +275,19 @@ async def ticket_page(request: web.Request):
     user, number = request["user"], request.match_info["number"]
     page = await db(request, lambda session: _ticket_page(session, user, number))
     return await page_context(
-        request,
-        **page,
-        levels=LEVELS,
-        local_time=local_time,
-        channels=filing.CHANNELS,
-        message=request.query.get("msg", ""),
+        request, **page, levels=LEVELS, local_time=local_time, banner=_banner(request, page["ticket"].status)
     )
+
+
+def _banner(request: web.Request, status: str) -> str:
+    """What the staff member just did and where the ticket stands now."""
+    now = states.LABELS.get(status, status)
+    if request.query.get("msg") == "filed":
+        return f"已登记，工单现为「{now}」。"
+    done = workflow.ACTIONS.get(request.query.get("done", ""))
+    if done is None:
+        return ""
+    return f"已完成「{done.label}」，工单现为「{now}」。"
 
 
 @routes.post("/staff/tickets/{number}/{action}")
@@ -279,7 +308,24 @@ async def ticket_action(request: web.Request):
         workflow.perform(session, user, ticket, action, values, addr)
         return ticket.number
 
-    raise web.HTTPSeeOther(f"/staff/tickets/{await db(request, act)}?msg=done")
+    try:
+        done = await db(request, act)
+    except MinshengError as refused:
+        if isinstance(refused, NotFound) and action in workflow.ACTIONS:
+            raise  # no such ticket (or not this user's): nothing to show
+        # The ticket page again, saying why, with what was typed still in the form.
+        page = await db(request, lambda session: _ticket_page(session, user, number))
+        context = await page_context(
+            request,
+            **page,
+            levels=LEVELS,
+            local_time=local_time,
+            banner="",
+            error=refused.message,
+            failed={"action": action, "typed": {k: v for k, v in values.items() if k != "csrf_token"}},
+        )
+        return aiohttp_jinja2.render_template("staff/ticket.html", request, context, status=refused.status)
+    raise web.HTTPSeeOther(f"/staff/tickets/{done}?done={urllib.parse.quote(action)}")
 
 
 @routes.get("/staff/export.{kind:csv|xlsx}")
@@ -315,7 +361,9 @@ async def export(request: web.Request):
 @aiohttp_jinja2.template("staff/new.html")
 async def new_ticket_form(request: web.Request):
     require(request, "file_on_behalf", "督查账号不能代为登记")
-    return await page_context(request, channels=filing.CHANNELS, error="", form={})
+    user = request["user"]
+    channel = await db(request, lambda session: filing.last_channel(session, user))
+    return await page_context(request, channels=filing.CHANNELS, error="", form={"channel": channel})
 
 
 @routes.post("/staff/new")
@@ -324,12 +372,27 @@ async def new_ticket(request: web.Request):
     form = dict(await request.post())
     user, addr = request["user"], remote_addr(request)
     require(request, "file_on_behalf", "督查账号不能代为登记")
-    understood = await rasa_of(request).classify(filing.values_of(form)["description"])
+    photo, var = form.get("photo"), settings_of(request).var_dir
+    photo_url = None
     try:
-        number = await db(request, lambda session: filing.file_for_resident(session, user, form, understood, addr))
+        if isinstance(photo, FileField):
+            data = await asyncio.to_thread(photo.file.read, MAX_BYTES + 1)
+            if data:
+                photo_url = await asyncio.to_thread(store_photo, var, data)
+        values = filing.values_of(form)
+        chosen = values["category"] and values["urgency"]  # nothing left for the model to say
+        understood = None if chosen else await rasa_of(request).classify(values["description"])
+        number = await db(
+            request, lambda session: filing.file_for_resident(session, user, form, understood, addr, photo_url)
+        )
     except InvalidInput as problem:
+        if photo_url:
+            forget_photo(var, photo_url)
         context = await page_context(
-            request, channels=filing.CHANNELS, error=problem.message, form=filing.values_of(form)
+            request,
+            channels=filing.CHANNELS,
+            error=problem.message + ("（照片请重新选择）" if isinstance(photo, FileField) and photo.filename else ""),
+            form=filing.values_of(form),
         )
         return aiohttp_jinja2.render_template("staff/new.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/staff/tickets/{number}?msg=filed")
