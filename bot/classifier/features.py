@@ -2,8 +2,9 @@
 its first line.
 
 A long report usually opens with its subject (「XX小区垃圾长期无人清运」) and then tells the story; the
-subject says more about the category than the story's greetings, dates and names, so the first line
-is counted once more on its own. A one-line chat message is its own first line."""
+subject says more about the category than the story's greetings, dates and names, so when the
+training messages have such a first line it is counted once more on its own (a message that is one
+line is then its own subject). Chat messages of one line get the whole-message features only."""
 
 from __future__ import annotations
 
@@ -48,11 +49,17 @@ def _tfidf_pair(preprocessor):
     return chars, words
 
 
-def build_vectorizer():
+def has_subject(text: str) -> bool:
+    """A first line followed by more text, as in a web-board message (title, then body)."""
+    return len([line for line in text.splitlines() if line.strip()]) > 1
+
+
+def build_vectorizer(subjects: bool = False):
     from sklearn.pipeline import FeatureUnion
 
     chars, words = _tfidf_pair(normalize)
-    subject_chars, subject_words = _tfidf_pair(first_line)
-    return FeatureUnion(
-        [("chars", chars), ("words", words), ("subject_chars", subject_chars), ("subject_words", subject_words)]
-    )
+    parts = [("chars", chars), ("words", words)]
+    if subjects:
+        subject_chars, subject_words = _tfidf_pair(first_line)
+        parts += [("subject_chars", subject_chars), ("subject_words", subject_words)]
+    return FeatureUnion(parts)
