@@ -4,7 +4,7 @@ public dataset itself is not part of the project and CI may not have it)."""
 import csv
 
 from benchmarks.classification import cross_validate, main
-from bot.classifier.features import first_line
+from bot.classifier.features import first_line, has_subject
 
 ROWS = {
     "交通运输": [
@@ -47,6 +47,12 @@ def test_the_subject_is_the_first_line_normalised():
     assert first_line("\n  公車站牌倒了\n路口的站牌倒在地上") == "  公车站牌倒了"
     assert first_line("路灯不亮") == "路灯不亮"
     assert first_line("") == ""
+
+
+def test_only_a_message_with_a_title_and_a_body_has_a_subject():
+    assert has_subject("公车站牌倒了\n路口的站牌倒在地上好几天")
+    assert not has_subject("路灯不亮")
+    assert not has_subject("\n路灯不亮\n  \n")
 
 
 def test_cross_validation_scores_both_models_on_the_same_folds():
