@@ -1,13 +1,16 @@
 """Classification benchmark: the shipped model against a plain baseline, on a held-out set.
 
-    make benchmark                     # everything below except the public dataset
-    .venv/bin/python -m benchmarks.classification --public PATH.csv   # adds 5-fold CV on it
+    make benchmark                     # everything below; the public dataset when it is present
+    .venv/bin/python -m benchmarks.classification --public PATH.csv   # 5-fold CV on another file
 
 Prints, in one run: category accuracy / macro-F1 / confusion matrix of the shipped model on
 tests/fixtures/classification_eval.csv; urgency precision and recall per class; the same category
 figures for a TF-IDF char 1-3-gram + linear SVM baseline trained on the same examples in this run;
 Simplified versus Traditional macro-F1 on the same messages; parse latency; optionally the time of a
-full `rasa train` and 5-fold cross-validation on a public `text,label` dataset.
+full `rasa train`; and stratified 5-fold cross-validation on a public `text,label` dataset
+(../shared/datasets/tipdm2020_messages_dev.csv when it is there, or --public PATH.csv): the
+classifier `minsheng classifier evaluate` trains against the baseline on the same folds, on the
+file as it is, converted to Traditional, and on its titles (first lines) only.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL_SET = ROOT / "tests" / "fixtures" / "classification_eval.csv"
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
 URGENCIES = ["emergency", "hazard", "normal"]
+PUBLIC_DEV = ROOT.parent / "shared" / "datasets" / "tipdm2020_messages_dev.csv"
 
 
 def category_figures(truth: Sequence[str], predicted: Sequence[str]) -> Dict:
@@ -61,21 +65,54 @@ def baseline_model():
     return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True), LinearSVC())
 
 
-def cross_validate(texts: List[str], labels: List[str], folds: int = 5) -> Dict[str, float]:
-    """Macro-F1 of `classifier evaluate`'s classifier and of the baseline over the same folds."""
+def cross_validate(texts: List[str], labels: List[str], folds: int = 5, seed: int = 7) -> Dict:
+    """Macro-F1 and per-label F1 of `classifier evaluate`'s classifier and of the baseline, trained
+    and scored on the same stratified folds."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     from bot.classifier.model import TextClassifier
 
-    ours, theirs = [], []
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
+    names = sorted(set(labels))
+    scores: Dict[str, Dict[str, list]] = {who: {"macro": [], "per_label": []} for who in ("ours", "baseline")}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(texts, labels):
         x_train, y_train = [texts[i] for i in train], [labels[i] for i in train]
         x_test, y_test = [texts[i] for i in test], [labels[i] for i in test]
-        ours.append(f1_score(y_test, TextClassifier().fit(x_train, y_train).predict(x_test), average="macro"))
-        theirs.append(f1_score(y_test, baseline_model().fit(x_train, y_train).predict(x_test), average="macro"))
-    return {"ours": statistics.mean(ours), "baseline": statistics.mean(theirs), "folds": folds}
+        for who, model in (("ours", TextClassifier()), ("baseline", baseline_model())):
+            predicted = model.fit(x_train, y_train).predict(x_test)
+            scores[who]["macro"].append(f1_score(y_test, predicted, labels=names, average="macro"))
+            scores[who]["per_label"].append(f1_score(y_test, predicted, labels=names, average=None))
+    result: Dict = {"folds": folds, "labels": names}
+    for who, figures in scores.items():
+        result[who] = {
+            "mean": statistics.mean(figures["macro"]),
+            "std": statistics.stdev(figures["macro"]),
+            "per_label": {n: statistics.mean(float(f[i]) for f in figures["per_label"]) for i, n in enumerate(names)},
+        }
+    return result
+
+
+def print_cross_validation(title: str, texts: List[str], labels: List[str]) -> None:
+    cv = cross_validate(texts, labels)
+    ours, theirs = cv["ours"], cv["baseline"]
+    print(
+        f"{title}: {cv['folds']}-fold macro-F1 (mean ± std): classifier evaluate {ours['mean']:.3f} ± {ours['std']:.3f}"
+        f", baseline {theirs['mean']:.3f} ± {theirs['std']:.3f}, ratio {ours['mean'] / theirs['mean']:.3f}"
+    )
+    for name in cv["labels"]:
+        print(f"  {name:<16} F1 {ours['per_label'][name]:.3f}  baseline {theirs['per_label'][name]:.3f}")
+
+
+def public_benchmark(path: Path) -> None:
+    from bot.textnorm import to_traditional
+
+    texts, labels = read_public(str(path))
+    print(f"\npublic dataset {path}: {len(texts)} messages, {len(set(labels))} labels")
+    print("baseline: TF-IDF char 1-3 + LinearSVC; both trained and scored on the same stratified folds")
+    print_cross_validation("as published (Simplified)", texts, labels)
+    print_cross_validation("converted to Traditional (OpenCC)", [to_traditional(t) for t in texts], labels)
+    print_cross_validation("titles (first lines) only", [t.strip().splitlines()[0] for t in texts], labels)
 
 
 class Parser:
@@ -147,11 +184,18 @@ def read_public(path: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--public", help="a public text,label CSV for 5-fold cross-validation")
+    parser.add_argument(
+        "--public", help=f"a public text,label CSV for 5-fold cross-validation (default: {PUBLIC_DEV}, if present)"
+    )
+    parser.add_argument("--public-only", action="store_true", help="only the public dataset's cross-validation")
     parser.add_argument("--train-time", action="store_true", help="also time a full `rasa train --force`")
     args = parser.parse_args(argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    public = Path(args.public) if args.public else PUBLIC_DEV
+    if args.public_only:
+        public_benchmark(public)
+        return 0
 
     from bot.classifier.training_data import read_eval_csv, report_examples
     from bot.textnorm import to_simplified, to_traditional
@@ -214,15 +258,10 @@ def main(argv=None) -> int:
 
     if args.train_time:
         print(f"full `rasa train --force`: {time_training():.0f} s")
-    if args.public:
-        public_texts, public_labels = read_public(args.public)
-        cv = cross_validate(public_texts, public_labels)
-        print(
-            f"\npublic dataset {args.public}: {len(public_texts)} messages, {len(set(public_labels))} labels, "
-            f"{cv['folds']}-fold macro-F1: classifier evaluate {cv['ours']:.3f}, baseline {cv['baseline']:.3f}"
-        )
+    if public.exists():
+        public_benchmark(public)
     else:
-        print("\npublic dataset: not given (--public PATH.csv); see docs/benchmarks.md for where to get one")
+        print(f"\npublic dataset: {public} is not there (--public PATH.csv); see docs/benchmarks.md")
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from bot.classifier.features import build_vectorizer
+from bot.classifier.features import build_vectorizer, has_subject
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class Ranked:
 
 
 class TextClassifier:
-    """Character/word TF-IDF + a linear SVM whose scores are calibrated into probabilities.
+    """Character/word TF-IDF (also of the first line, when the messages have titles) + a linear SVM
+    whose scores are calibrated into probabilities.
 
     The SVM separates categories best on short complaints; the calibration (Platt scaling over
     3 folds) turns its scores into confidences that mean something, which the dialogue needs to
@@ -44,7 +45,8 @@ class TextClassifier:
             if fewest >= 2
             else LinearSVC()  # a label with one example cannot be calibrated; rank by raw scores
         )
-        self.pipeline = Pipeline([("features", build_vectorizer()), ("model", model)])
+        subjects = any(has_subject(text) for text in texts)
+        self.pipeline = Pipeline([("features", build_vectorizer(subjects)), ("model", model)])
         self.pipeline.fit(list(texts), self.encoder.transform(list(labels)))
         return self
 
