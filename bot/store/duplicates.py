@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -374,27 +374,34 @@ def suggestion_floor() -> float:
     return round(0.75 * threshold(), 3)
 
 
-def pairwise(probes: Sequence[Probe]) -> Dict[str, Any]:
-    """Text and place similarity of every pair among `probes` (for clustering: the hot spots)."""
+def pairwise(probes: Sequence[Probe]):
+    """The score of every pair among `probes` for a hot spot (numpy matrix, 0 on the diagonal):
+    the same meaning as `similarity`, with places compared as areas — the same compound or road
+    whatever the building, or the same 社区 when neither names one."""
     import numpy as np
 
-    matrix = vectors([words_of(p) for p in probes])
-    text = (matrix @ matrix.T).toarray() if matrix is not None else np.zeros((0, 0))
+    count = len(probes)
+    if count == 0:
+        return np.zeros((0, 0))
+    words = vectors([words_of(p) for p in probes])
+    text = (words @ words.T).toarray()
     spots = [spot_of(p) for p in probes]
-    place = np.zeros((len(probes), len(probes)))
-    for i in range(len(probes)):
-        for j in range(i + 1, len(probes)):
-            place[i, j] = place[j, i] = _area_similarity(spots[i], spots[j])
-    return {"text": text, "place": place}
+    where = vectors([s.text for s in spots])
+    alike_words = (where @ where.T).toarray()
+    place = np.zeros((count, count))
+    for i in range(count):
+        for j in range(i + 1, count):
+            place[i, j] = place[j, i] = _area_similarity(spots[i], spots[j], float(alike_words[i, j]))
+    total = np.where(place > 0, text * (1 - PLACE_WEIGHT + PLACE_WEIGHT * place), 0.0)
+    np.fill_diagonal(total, 0.0)
+    return total
 
 
-def _area_similarity(a: Spot, b: Spot) -> float:
-    """Hot spots are areas, not doors: the same compound or road (any building), or the same
-    社区 when neither names one."""
+def _area_similarity(a: Spot, b: Spot, alike_words: float) -> float:
     if a.name and b.name:
         return 1.0 if a.name == b.name else 0.0
     if a.community and b.community:
         return 0.7 if a.community == b.community else 0.0
     if a.text and b.text:
-        return float(text_similarities(a.text, [b.text])[0])
+        return alike_words
     return 0.3

@@ -1,0 +1,141 @@
+"""Hot spots (热点问题): clusters of similar reports by place and meaning over a period, ranked by
+size and by growth against the previous period of the same length.
+
+"Similar" is the duplicate judgement (bot/store/duplicates.py `pairwise`, the same threshold),
+with places compared as areas: reports about the same compound or road count together whichever
+building they name. The store is grouped first, in SQL, by category and 街道 / 社区; only the
+largest groups are read (their newest reports), and their reports are linked into clusters where
+two reports are "the same problem" (connected components). A cluster of two or more reports is a
+hot spot; its reports of the previous period are those as similar to one of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.staff.statistics import Period
+from bot.store import duplicates
+from bot.store.schema import Ticket
+
+GROUPS = 12  # the largest (category, place) groups of the period that are clustered
+PER_GROUP = 80  # the newest reports read of each group and period
+SHOWN = 10
+
+
+@dataclass
+class Hotspot:
+    category_id: str
+    street: Optional[str]
+    community: Optional[str]
+    place: str  # the compound or road most of its reports name, else the 社区 / 街道 / words
+    summary: str  # the report most like the others
+    size: int
+    previous: int
+    numbers: List[str] = field(default_factory=list)  # newest first
+    latest: Optional[dt.datetime] = None
+    # Its place and category had more reports than were read: the size is a lower bound.
+    capped: bool = False
+
+    @property
+    def growth(self) -> Optional[float]:
+        """The change against the previous period (0.5: half as many again); None when new."""
+        return (self.size - self.previous) / self.previous if self.previous else None
+
+
+def previous_period(period: Period) -> Tuple[dt.datetime, dt.datetime]:
+    start, end = period.bounds()
+    return start - (end - start), start
+
+
+def _groups(session: Session, start: dt.datetime, end: dt.datetime) -> List[Tuple[str, Optional[str], Optional[str]]]:
+    count = func.count(Ticket.id)
+    rows = session.execute(
+        select(Ticket.category_id, Ticket.street, Ticket.community, count)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .group_by(Ticket.category_id, Ticket.street, Ticket.community)
+        .having(count >= 2)
+        .order_by(count.desc())
+        .limit(GROUPS)
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _members(
+    session: Session, group: Tuple[str, Optional[str], Optional[str]], start: dt.datetime, end: dt.datetime
+) -> List[Ticket]:
+    category, street, community = group
+    return list(
+        session.execute(
+            select(Ticket)
+            .where(
+                Ticket.category_id == category,
+                Ticket.street.is_(None) if street is None else Ticket.street == street,
+                Ticket.community.is_(None) if community is None else Ticket.community == community,
+                Ticket.created_at >= start,
+                Ticket.created_at < end,
+            )
+            .order_by(Ticket.created_at.desc())
+            .limit(PER_GROUP)
+        ).scalars()
+    )
+
+
+def _clusters(scores, at_least: float) -> List[List[int]]:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    count, labels = connected_components(csr_matrix(scores >= at_least), directed=False)
+    found: List[List[int]] = [[] for _ in range(count)]
+    for index, label in enumerate(labels):
+        found[label].append(index)
+    return [c for c in found if len(c) >= 2]
+
+
+def _place_of(members: Sequence[Ticket]) -> str:
+    names = [duplicates.spot_of(duplicates.Probe.of_ticket(t)).name for t in members]
+    named = [n for n in names if n]
+    if named:
+        return max(set(named), key=named.count)
+    first = members[0]
+    return first.community or first.street or (first.location or "（地点不详）")[:20]
+
+
+def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
+    """The period's hot spots, largest first (then fastest growing)."""
+    start, end = period.bounds()
+    before, _ = previous_period(period)
+    at_least = duplicates.threshold()
+    found: List[Hotspot] = []
+    for group in _groups(session, start, end):
+        now = _members(session, group, start, end)
+        earlier = _members(session, group, before, start)
+        probes = [duplicates.Probe.of_ticket(t) for t in now + earlier]
+        scores = duplicates.pairwise(probes)
+        current = scores[: len(now), : len(now)]
+        for cluster in _clusters(current, at_least):
+            members = [now[i] for i in cluster]
+            previous = 0
+            if earlier:
+                across = scores[len(now) :, cluster]
+                previous = int((across.max(axis=1) >= at_least).sum())
+            central = max(cluster, key=lambda i: current[i, cluster].sum())
+            found.append(
+                Hotspot(
+                    category_id=group[0],
+                    street=group[1],
+                    community=group[2],
+                    place=_place_of(members),
+                    summary=now[central].description,
+                    size=len(members),
+                    previous=previous,
+                    numbers=[t.number for t in members],
+                    latest=max(t.created_at for t in members),
+                    capped=len(now) >= PER_GROUP,
+                )
+            )
+    found.sort(key=lambda h: (-h.size, -(h.growth if h.growth is not None else float("inf")), h.place))
+    return found[:limit]
