@@ -210,6 +210,12 @@ def _vectorizer():
     return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), preprocessor=_clean, sublinear_tf=True).fit(corpus)
 
 
+def warm_up() -> None:
+    """Fits the features and reads the gazetteer now rather than at the first report."""
+    _vectorizer()
+    places.load()
+
+
 @functools.lru_cache(maxsize=50000)
 def _vector(text: str):
     return _vectorizer().transform([text])

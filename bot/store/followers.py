@@ -43,14 +43,17 @@ def follow(
     location: Optional[str] = None,
     phone: Optional[str] = None,
     now: Optional[dt.datetime] = None,
+    note: Optional[str] = None,
 ) -> Optional[TicketFollower]:
-    """Makes the conversation a follower of the ticket (once; its own resident already hears of it).
-    Returns the follower, or None for the ticket's own conversation."""
+    """Makes the conversation a follower of the ticket (once; its own resident already hears of it),
+    with `note` as a staff-only line in the ticket's history when it is new. Returns the follower,
+    or None for the ticket's own conversation."""
     if not conversation_id or conversation_id == ticket.conversation_id:
         return None
     existing = find(session, ticket.id, conversation_id)
     if existing is not None:
         return existing
+    now = now or utcnow()
     follower = TicketFollower(
         ticket_id=ticket.id,
         conversation_id=conversation_id,
@@ -59,7 +62,7 @@ def follow(
         description=description,
         location=location,
         phone=phone,
-        created_at=now or utcnow(),
+        created_at=now,
     )
     try:
         with session.begin_nested():
@@ -67,6 +70,19 @@ def follow(
             session.flush()
     except IntegrityError:  # the same resident answered twice at once
         return find(session, ticket.id, conversation_id)
+    if note:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                actor="resident",
+                from_status=ticket.status,
+                to_status=ticket.status,
+                note=note,
+                kind="note",
+            )
+        )
+        session.flush()
     return follower
 
 
