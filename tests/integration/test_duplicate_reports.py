@@ -69,7 +69,7 @@ def test_a_second_resident_follows_the_ticket_and_gets_its_updates_and_survey(du
     filed = report(dupes, first, "小区门口的路灯坏了好几天了，晚上黑漆漆的", "锦绣江南4栋门口")
     number = NUMBER.search(filed).group(0)
 
-    asked = report(dupes, second, "楼下那盏路灯不亮了，晚上出门看不见路", "锦绣江南小区4栋")
+    asked = report(dupes, second, "楼下那盏路灯坏了好几天，晚上出门看不见路", "锦绣江南小区4栋")
     assert "已经有人反映过了" in asked and number in asked and "正在办理" in asked
     buttons = [b["title"] for m in dupes.receiver.messages[second] for b in m.get("buttons", [])]
     assert buttons[-2:] == ["是同一个问题", "不一样，我要单独反映"]
@@ -85,7 +85,7 @@ def test_a_second_resident_follows_the_ticket_and_gets_its_updates_and_survey(du
     dispatcher.act(number, "dispatch", lead="transport")
     dupes.receiver.wait_for(second, "已派给交通运输局办理")
     page = dispatcher.get(f"/staff/tickets/{number}/duplicates")
-    assert "关注居民（1 位）" in page and "楼下那盏路灯不亮了" in page
+    assert "关注居民（1 位）" in page and "楼下那盏路灯坏了好几天" in page
     dispatcher.act(number, "start")
     dispatcher.act(number, "resolve", note="已更换路灯灯泡")
     assert "已更换路灯灯泡" in dupes.receiver.wait_for(second, "已更换路灯灯泡")
@@ -126,7 +126,9 @@ def test_a_merged_tickets_resident_gets_the_originals_updates_and_survey(dupes, 
     dupes.resident_says(second, "你好")  # a conversation over the callback channel
     with session_scope(dupes.database_url) as db:
         merged, _ = create_ticket(
-            db, NewReport(f"{second}:1", second, "红星小区从前天开始就没水了", "utilities"), taxonomy.load()
+            db,
+            NewReport(f"{second}:1", second, "停水两天了，问物业也说不清楚", "utilities", location="红星小区"),
+            taxonomy.load(),
         )
         merged_number = merged.number
     page = dispatcher.get(f"/staff/tickets/{merged_number}/duplicates")
