@@ -6,7 +6,8 @@ of benchmarks/data/duplicate_pairs.yml.
 
 Every pair is scored as the store scores a new report against an open ticket (place resolved with
 the gazetteer, words compared with the classifier's features). A pair counts as "suggested" when its
-score reaches the threshold. The threshold is the product's setting (MINSHENG_DUPLICATE_THRESHOLD);
+score reaches the threshold (the chat asks the resident), and also at the console's lower bar for
+staff suggestions. The threshold is the product's setting (MINSHENG_DUPLICATE_THRESHOLD);
 --tune prints, for the dev split only, the threshold with the best F1 — the figure reported is always
 the test split's, which the tuning never sees.
 """
@@ -87,6 +88,7 @@ def tune(pairs: Sequence[Pair], found: Sequence[float]) -> float:
 
 def main(argv=None) -> int:
     from bot import settings
+    from bot.store.duplicates import suggestion_floor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", action="store_true", help="print the dev split's best threshold")
@@ -119,6 +121,13 @@ def main(argv=None) -> int:
             wrong = sum(1 for i in index if pairs[i].kind == kind and found[i] >= threshold)
             total = sum(1 for i in index if pairs[i].kind == kind)
             print(f"        {kind:<14} wrongly suggested {wrong}/{total}")
+    floor = suggestion_floor()
+    for name, index in (("dev", dev), ("test", test)):
+        result = measure([pairs[i] for i in index], [found[i] for i in index], floor)
+        print(
+            f"  staff suggestions (score >= {floor:.2f}), {name:<5} precision {result['precision']:.3f}"
+            f"  recall {result['recall']:.3f}  F1 {result['f1']:.3f}"
+        )
     print(f"scoring: {elapsed:.2f} ms per pair (place resolution + text features, one pair at a time)")
     if args.tune:
         part = [pairs[i] for i in dev]
