@@ -93,8 +93,7 @@ def test_a_second_resident_follows_the_ticket_and_gets_its_updates_and_survey(du
     assert number in survey
     dupes.receiver.wait_for(first, "满意吗")  # the ticket's own resident is asked too
 
-    dupes.resident_says(second, "不满意，晚上还是黑的")
-    noted = "\n".join(dupes.resident_says(second, "没有了"))
+    noted = "\n".join(dupes.resident_says(second, "不满意，晚上还是黑的"))  # the comment comes with it
     assert "意见已经记下并报给了督办人员" in noted
     with session_scope(dupes.database_url) as db:
         ticket = find_by_number(db, number)
