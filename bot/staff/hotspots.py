@@ -10,6 +10,7 @@ hot spot; its reports of the previous period are those as similar to one of its 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
@@ -46,9 +47,17 @@ class Hotspot:
         return (self.size - self.previous) / self.previous if self.previous else None
 
 
-def previous_period(period: Period) -> Tuple[dt.datetime, dt.datetime]:
-    start, end = period.bounds()
-    return start - (end - start), start
+def previous_period(period: Period) -> Period:
+    """The period before, as a clerk counts it: the month before a month, the half-month before a
+    half-month (October's second half before November's first), else as many days before."""
+    day_before = period.start - dt.timedelta(days=1)
+    last_day = calendar.monthrange(period.end.year, period.end.month)[1]
+    if period.start.day == 1 and period.end.day == last_day and period.start.month == period.end.month:
+        return Period.month(day_before.year, day_before.month)
+    if (period.start.day, period.end.day) in ((1, 15), (16, last_day)):
+        return Period.half_month(day_before.year, day_before.month, day_before.day > 15)
+    length = period.end - period.start
+    return Period(period.start - length - dt.timedelta(days=1), day_before, f"{day_before - length}至{day_before}")
 
 
 def _groups(session: Session, start: dt.datetime, end: dt.datetime) -> List[Tuple[str, Optional[str], Optional[str]]]:
@@ -107,7 +116,7 @@ def _place_of(members: Sequence[Ticket]) -> str:
 def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
     """The period's hot spots, largest first (then fastest growing)."""
     start, end = period.bounds()
-    before, _ = previous_period(period)
+    before, _ = previous_period(period).bounds()
     at_least = duplicates.threshold()
     found: List[Hotspot] = []
     for group in _groups(session, start, end):

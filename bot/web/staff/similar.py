@@ -118,14 +118,13 @@ async def _hotspots(request: web.Request, limit: int):
 @aiohttp_jinja2.template("staff/hotspots.html")
 async def hotspots_page(request: web.Request):
     period, rows = await _hotspots(request, hotspots.SHOWN)
-    before, _ = hotspots.previous_period(period)
     return await page_context(
         request,
         period=period,
         period_value=period_value(period),
         month=f"{period.start:%Y-%m}",
         half="2" if period.start.day == 16 else "1" if period.end.day == 15 else "",
-        previous_from=before.date(),
+        previous=hotspots.previous_period(period),
         rows=rows,
         today=local_today(),
     )
