@@ -12,6 +12,7 @@ from bot.staff import accounts
 from bot.store.db import session_scope
 from bot.store.schema import utcnow
 from bot.store.tickets import NewReport, create_ticket
+from bot.store.workdays import local_today
 from tests.integration.test_run import DOCS, browser  # noqa: F401  (the browser fixture)
 from tests.support.scratch import free_port, scratch_database
 from tests.support.stack import Stack
@@ -22,7 +23,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 REPORTS = [
-    # (key, conversation, words, place, category, days ago)
+    # (key, conversation, words, place, category, hours ago) — all within the current month
     ("lamp-1", "resident-1", "锦绣江南4栋门口的路灯坏了好几天了，晚上黑漆漆的", "锦绣江南4栋门口", "roads", 1),
     ("lamp-2", "resident-2", "4栋楼下那盏路灯坏了，晚上出门看不见路", "锦绣江南小区4栋", "roads", 0),
     ("lamp-3", "resident-3", "锦绣江南2栋门口路灯坏了，很黑", "锦绣江南2栋", "roads", 0),
@@ -44,12 +45,15 @@ def console(trained_model, tmp_path_factory):
             accounts.create_user(db, "dup-wang", PASSWORD, "dispatcher")
             accounts.create_user(db, "dup-chen", PASSWORD, "supervisor")
             now = utcnow()
-            for key, conversation, words, place, category, days in REPORTS:
+            # The reports of the page's default period (this month), even at the start of a month.
+            month_start = dt.datetime.combine(local_today().replace(day=1), dt.time()) + dt.timedelta(hours=12)
+            now = max(now, month_start)
+            for key, conversation, words, place, category, hours in REPORTS:
                 ticket, _ = create_ticket(
                     db,
                     NewReport(key, conversation, words, category, location=place),
                     taxonomy.load(),
-                    now=now - dt.timedelta(days=days, minutes=len(numbers)),
+                    now=now - dt.timedelta(hours=hours, minutes=len(numbers)),
                 )
                 numbers[key] = ticket.number
         var = tmp_path_factory.mktemp("console-dupes-var")
