@@ -13,16 +13,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.staff.statistics import Period
 from bot.store import duplicates
 from bot.store.schema import Ticket
 
-GROUPS = 12  # the largest (category, place) groups of the period that are clustered
+GROUPS = 10  # the largest (category, place) groups of the period that are clustered
 PER_GROUP = 80  # the newest reports read of each group and period
 SHOWN = 10
 
@@ -60,7 +60,10 @@ def previous_period(period: Period) -> Period:
     return Period(period.start - length - dt.timedelta(days=1), day_before, f"{day_before - length}至{day_before}")
 
 
-def _groups(session: Session, start: dt.datetime, end: dt.datetime) -> List[Tuple[str, Optional[str], Optional[str]]]:
+Group = Tuple[str, Optional[str], Optional[str]]  # category, 街道, 社区
+
+
+def _groups(session: Session, start: dt.datetime, end: dt.datetime) -> List[Group]:
     count = func.count(Ticket.id)
     rows = session.execute(
         select(Ticket.category_id, Ticket.street, Ticket.community, count)
@@ -73,24 +76,33 @@ def _groups(session: Session, start: dt.datetime, end: dt.datetime) -> List[Tupl
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def _members(
-    session: Session, group: Tuple[str, Optional[str], Optional[str]], start: dt.datetime, end: dt.datetime
-) -> List[Ticket]:
-    category, street, community = group
-    return list(
-        session.execute(
-            select(Ticket)
-            .where(
-                Ticket.category_id == category,
-                Ticket.street.is_(None) if street is None else Ticket.street == street,
-                Ticket.community.is_(None) if community is None else Ticket.community == community,
-                Ticket.created_at >= start,
-                Ticket.created_at < end,
+def _members(session: Session, groups: Sequence[Group], periods: Sequence[Tuple[dt.datetime, dt.datetime]]):
+    """The newest reports of each group in each period, read in one statement (one indexed part
+    per group and period): {(group index, period index): rows}."""
+    parts = []
+    for g, (category, street, community) in enumerate(groups):
+        for p, (start, end) in enumerate(periods):
+            newest = (
+                select(*duplicates.COLUMNS, literal(g).label("group_index"), literal(p).label("period_index"))
+                .where(
+                    Ticket.category_id == category,
+                    Ticket.street.is_(None) if street is None else Ticket.street == street,
+                    Ticket.community.is_(None) if community is None else Ticket.community == community,
+                    Ticket.created_at >= start,
+                    Ticket.created_at < end,
+                )
+                .order_by(Ticket.created_at.desc())
+                .limit(PER_GROUP)
+                .subquery()
             )
-            .order_by(Ticket.created_at.desc())
-            .limit(PER_GROUP)
-        ).scalars()
-    )
+            parts.append(select(newest))
+    found: Dict[Tuple[int, int], List[Any]] = {(g, p): [] for g in range(len(groups)) for p in range(len(periods))}
+    if parts:
+        for row in session.execute(union_all(*parts)):
+            found[(row.group_index, row.period_index)].append(row)
+    for rows in found.values():
+        rows.sort(key=lambda r: r.created_at, reverse=True)
+    return found
 
 
 def _clusters(scores, at_least: float) -> List[List[int]]:
@@ -104,7 +116,7 @@ def _clusters(scores, at_least: float) -> List[List[int]]:
     return [c for c in found if len(c) >= 2]
 
 
-def _place_of(members: Sequence[Ticket]) -> str:
+def _place_of(members: Sequence[Any]) -> str:
     names = [duplicates.spot_of(duplicates.Probe.of_ticket(t)).name for t in members]
     named = [n for n in names if n]
     if named:
@@ -119,9 +131,10 @@ def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
     before, _ = previous_period(period).bounds()
     at_least = duplicates.threshold()
     found: List[Hotspot] = []
-    for group in _groups(session, start, end):
-        now = _members(session, group, start, end)
-        earlier = _members(session, group, before, start)
+    groups = _groups(session, start, end)
+    read = _members(session, groups, [(start, end), (before, start)])
+    for index, group in enumerate(groups):
+        now, earlier = read[(index, 0)], read[(index, 1)]
         probes = [duplicates.Probe.of_ticket(t) for t in now + earlier]
         scores = duplicates.pairwise(probes)
         current = scores[: len(now), : len(now)]

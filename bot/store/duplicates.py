@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -212,22 +212,36 @@ def _vectorizer():
 
 def warm_up() -> None:
     """Fits the features and reads the gazetteer now rather than at the first report."""
-    _vectorizer()
+    vectors(["路灯坏了"])
     places.load()
 
 
-@functools.lru_cache(maxsize=50000)
-def _vector(text: str):
-    return _vectorizer().transform([text])
+_VECTORS: Dict[str, Any] = {}  # text → its row; a ticket's words never change
+_MOST_KEPT = 100_000
 
 
 def vectors(texts: Sequence[str]):
-    """One L2-normalised row per text."""
-    from scipy.sparse import vstack
+    """One L2-normalised row per text (a sparse matrix); the texts not seen before are transformed
+    in one call, and the rows are put together from their kept indices and values."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
 
     if not texts:
         return None
-    return vstack([_vector(t or "") for t in texts]).tocsr()
+    vectorizer = _vectorizer()
+    new = list(dict.fromkeys(t for t in texts if t not in _VECTORS))
+    if new:
+        if len(_VECTORS) + len(new) > _MOST_KEPT:
+            _VECTORS.clear()
+        matrix = vectorizer.transform(new).tocsr()
+        for i, text in enumerate(new):
+            begin, end = matrix.indptr[i], matrix.indptr[i + 1]
+            _VECTORS[text] = (matrix.indices[begin:end], matrix.data[begin:end])
+    rows = [_VECTORS[t] for t in texts]
+    indptr = np.concatenate(([0], np.cumsum([len(r[0]) for r in rows])))
+    indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int32)
+    data = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
+    return csr_matrix((data, indices, indptr), shape=(len(rows), len(vectorizer.vocabulary_)))
 
 
 @functools.lru_cache(maxsize=50000)
@@ -296,8 +310,24 @@ class Candidate:
     score: Score
 
 
+# What a report is compared by: read as plain rows, not ticket objects with their relations.
+COLUMNS = (
+    Ticket.id,
+    Ticket.number,
+    Ticket.description,
+    Ticket.category_id,
+    Ticket.location,
+    Ticket.street,
+    Ticket.community,
+    Ticket.latitude,
+    Ticket.longitude,
+    Ticket.created_at,
+)
+
+
 def _narrowed(session: Session, probe: Probe, statuses: Iterable[str], window: dt.timedelta, now: dt.datetime):
-    """The few tickets worth scoring, by indexed columns: state, category, place, time."""
+    """The few tickets worth scoring, by indexed columns: state, category, place, time — as plain
+    rows of what the score reads (COLUMNS)."""
     around = probe.created_at or now
     conditions = [Ticket.status.in_(list(statuses)), Ticket.created_at >= around - window]
     if probe.created_at is not None:
@@ -320,13 +350,11 @@ def _narrowed(session: Session, probe: Probe, statuses: Iterable[str], window: d
     else:
         conditions.append(Ticket.street.is_(None))  # a place the gazetteer does not know: compared by its words
     return list(
-        session.execute(
-            select(Ticket).where(*conditions).order_by(Ticket.created_at.desc()).limit(MOST_SCORED)
-        ).scalars()
+        session.execute(select(*COLUMNS).where(*conditions).order_by(Ticket.created_at.desc()).limit(MOST_SCORED))
     )
 
 
-def score_all(probe: Probe, tickets: Sequence[Ticket]) -> List[Score]:
+def score_all(probe: Probe, tickets: Sequence[Any]) -> List[Score]:
     if not tickets:
         return []
     mine = spot_of(probe)
@@ -357,10 +385,10 @@ def candidates(
     settings_now = settings.load()
     window = dt.timedelta(days=window_days or settings_now.duplicate_window_days)
     floor = settings_now.duplicate_threshold if at_least is None else at_least
-    tickets = _narrowed(session, probe, statuses, window, now or utcnow())
-    scored = [Candidate(t, s) for t, s in zip(tickets, score_all(probe, tickets)) if s.total >= floor]
-    scored.sort(key=lambda c: (-c.score.total, -c.ticket.id))
-    return scored[:limit]
+    rows = _narrowed(session, probe, statuses, window, now or utcnow())
+    scored = [(row, score) for row, score in zip(rows, score_all(probe, rows)) if score.total >= floor]
+    scored.sort(key=lambda pair: (-pair[1].total, -pair[0].id))
+    return [Candidate(session.get(Ticket, row.id), score) for row, score in scored[:limit]]
 
 
 def best_open_match(session: Session, probe: Probe, now: Optional[dt.datetime] = None) -> Optional[Candidate]:
@@ -383,7 +411,8 @@ def suggestion_floor() -> float:
 def pairwise(probes: Sequence[Probe]):
     """The score of every pair among `probes` for a hot spot (numpy matrix, 0 on the diagonal):
     the same meaning as `similarity`, with places compared as areas — the same compound or road
-    whatever the building, or the same 社区 when neither names one."""
+    whatever the building (1), else the same 社区 (0.7), else how alike the words of the places are
+    when the gazetteer knows neither, 0.3 when one gave no place."""
     import numpy as np
 
     count = len(probes)
@@ -392,22 +421,22 @@ def pairwise(probes: Sequence[Probe]):
     words = vectors([words_of(p) for p in probes])
     text = (words @ words.T).toarray()
     spots = [spot_of(p) for p in probes]
-    where = vectors([s.text for s in spots])
-    alike_words = (where @ where.T).toarray()
-    place = np.zeros((count, count))
-    for i in range(count):
-        for j in range(i + 1, count):
-            place[i, j] = place[j, i] = _area_similarity(spots[i], spots[j], float(alike_words[i, j]))
+
+    def codes(values):
+        index: dict = {}
+        return np.array([index.setdefault(v, len(index)) if v else -1 for v in values])
+
+    names, communities = codes([s.name for s in spots]), codes([s.community for s in spots])
+    both_named = (names[:, None] >= 0) & (names[None, :] >= 0)
+    both_placed = (communities[:, None] >= 0) & (communities[None, :] >= 0)
+    place = np.full((count, count), 0.3)
+    worded = np.array([bool(s.text) for s in spots])
+    both_worded = worded[:, None] & worded[None, :]
+    if both_worded.any():
+        where = vectors([s.text for s in spots])
+        place = np.where(both_worded, (where @ where.T).toarray(), place)
+    place = np.where(both_placed, np.where(communities[:, None] == communities[None, :], 0.7, 0.0), place)
+    place = np.where(both_named, np.where(names[:, None] == names[None, :], 1.0, 0.0), place)
     total = np.where(place > 0, text * (1 - PLACE_WEIGHT + PLACE_WEIGHT * place), 0.0)
     np.fill_diagonal(total, 0.0)
     return total
-
-
-def _area_similarity(a: Spot, b: Spot, alike_words: float) -> float:
-    if a.name and b.name:
-        return 1.0 if a.name == b.name else 0.0
-    if a.community and b.community:
-        return 0.7 if a.community == b.community else 0.0
-    if a.text and b.text:
-        return alike_words
-    return 0.3
