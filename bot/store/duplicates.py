@@ -244,6 +244,13 @@ def vectors(texts: Sequence[str]):
     return csr_matrix((data, indices, indptr), shape=(len(rows), len(vectorizer.vocabulary_)))
 
 
+@functools.lru_cache(maxsize=4)
+def _place_words(names: Tuple[str, ...]) -> "re.Pattern[str]":
+    """The gazetteer's names (longest first) and 栋 / 单元 / 号, as one pattern."""
+    alternatives = [re.escape(n) for n in names] + [p.pattern for p in (_BUILDING, _UNIT, _DOOR)]
+    return re.compile("|".join(alternatives))
+
+
 @functools.lru_cache(maxsize=50000)
 def problem_words(description: str, location: Optional[str] = None) -> str:
     """The words of a report about the problem, without those about the place (its location, the
@@ -251,11 +258,7 @@ def problem_words(description: str, location: Optional[str] = None) -> str:
     text = normalize(description)
     if location:
         text = text.replace(normalize(location), " ")
-    for name in places.load().names():
-        if name in text:
-            text = text.replace(name, " ")
-    for pattern in (_BUILDING, _UNIT, _DOOR):
-        text = pattern.sub(" ", text)
+    text = _place_words(places.load().names()).sub(" ", text)
     return text if text.strip() else normalize(description)
 
 
