@@ -411,7 +411,7 @@ def suggestion_floor() -> float:
     return round(0.75 * threshold(), 3)
 
 
-def pairwise(probes: Sequence[Probe]):
+def pairwise(probes: Sequence[Probe]) -> Any:
     """The score of every pair among `probes` for a hot spot (numpy matrix, 0 on the diagonal):
     the same meaning as `similarity`, with places compared as areas — the same compound or road
     whatever the building (1), else the same 社区 (0.7), else how alike the words of the places are
@@ -425,8 +425,8 @@ def pairwise(probes: Sequence[Probe]):
     text = (words @ words.T).toarray()
     spots = [spot_of(p) for p in probes]
 
-    def codes(values):
-        index: dict = {}
+    def codes(values: List[Optional[str]]) -> Any:
+        index: Dict[str, int] = {}
         return np.array([index.setdefault(v, len(index)) if v else -1 for v in values])
 
     names, communities = codes([s.name for s in spots]), codes([s.community for s in spots])
