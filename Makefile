@@ -94,6 +94,7 @@ browser:
 
 benchmark: setup model
 	$(BIN)/python -m benchmarks.classification --train-time $(if $(PUBLIC),--public $(PUBLIC))
+	$(BIN)/python -m benchmarks.duplicates
 
 benchmark-console: setup
 	$(BIN)/python -m benchmarks.console

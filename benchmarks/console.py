@@ -1,5 +1,6 @@
-"""Staff console at scale: 100,000 generated tickets in PostgreSQL, the queue and the dashboard
-timed over HTTP against the real web app.
+"""Staff console at scale: 100,000 generated tickets in PostgreSQL, the queue, the dashboard and the
+hot spots timed over HTTP against the real web app, and the duplicate lookup a report makes at
+intake (bot/store/duplicates.py, as the action server calls it) timed in-process.
 
     make benchmark-console        # needs the PostgreSQL server on 127.0.0.1:5432
 
@@ -48,7 +49,7 @@ WORDS = [
 
 
 def fill(url: str, count: int) -> None:
-    from bot import taxonomy
+    from bot import places, taxonomy
     from bot.staff.accounts import create_user
     from bot.store.db import session_scope
     from bot.store.migrate import upgrade
@@ -61,6 +62,7 @@ def fill(url: str, count: int) -> None:
     start = dt.datetime(2026, 1, 1)
     statuses = ["submitted", "dispatched", "in_progress", "resolved", "closed", "returned", "reopened", "rejected"]
     rows, per_day = [], {}
+    where = places.load().resolve("幸福小区")  # one compound: the worst case for narrowing by place
     for i in range(count):
         created = start + dt.timedelta(minutes=rng.randrange(0, 330 * 24 * 60))
         day = created.strftime("%Y%m%d")
@@ -78,6 +80,8 @@ def fill(url: str, count: int) -> None:
                 "category_confidence": round(rng.random(), 3),
                 "urgency": urgency,
                 "location": f"幸福小区{rng.randrange(1, 40)}栋",
+                "street": where.street,
+                "community": where.community,
                 "phone": f"139{rng.randrange(10**8):08d}",
                 "status": rng.choice(statuses),
                 "lead_department_id": category.department_id,
@@ -122,6 +126,30 @@ class Browser:
             self.get(path)
             seconds.append((time.perf_counter() - start) * 1000)
         return sorted(seconds)
+
+
+def intake(url: str, count: int) -> None:
+    """The duplicate lookup of `count` new reports (each different, so nothing is cached), each in
+    its own transaction as the action server makes it, among the 100,000 tickets."""
+    from bot.store import duplicates
+    from bot.store.db import session_scope
+
+    duplicates.warm_up()  # as the action server does when it starts
+    rng = random.Random(11)
+    categories = ["roads", "sanitation", "building", "utilities", "noise_pollution", "safety"]
+    seconds, found = [], 0
+    for i in range(count):
+        now = dt.datetime(2026, 1, 10) + dt.timedelta(minutes=rng.randrange(0, 300 * 24 * 60))
+        words = f"{rng.choice(WORDS)}，{rng.choice(WORDS)}，新反映{i}"
+        probe = duplicates.Probe.of_report(words, rng.choice(categories), f"幸福小区{rng.randrange(1, 40)}栋门口")
+        start = time.perf_counter()
+        with session_scope(url) as session:
+            found += bool(duplicates.candidates(session, probe, now=now))
+        seconds.append((time.perf_counter() - start) * 1000)
+    seconds.sort()
+    p95 = seconds[max(0, int(round(0.95 * len(seconds))) - 1)]
+    label = f"duplicate lookup at intake ({count} new reports, {found} with a match)"
+    print(f"{'action':<11} {label:<58} {statistics.median(seconds):>8.1f} {p95:>8.1f}")
 
 
 def main(argv=None) -> int:
@@ -170,12 +198,16 @@ def measure(url: str, args) -> int:
             ("dispatcher", dispatcher, "/staff/dashboard?period=2026-06-2&by=category"),
             ("dispatcher", dispatcher, "/staff/inspection?period=2026-06-1"),
             ("dispatcher", dispatcher, "/staff/bulletin?period=2026-06"),
+            ("dispatcher", dispatcher, "/staff/hotspots?period=2026-06"),
+            ("dispatcher", dispatcher, "/staff/hotspots?period=2026-06-2"),
+            ("dispatcher", dispatcher, "/staff/hotspots/section?period=2026-07"),
         ]
         print(f"{'who':<11} {'page':<58} {'median':>8} {'p95':>8}  (ms, {args.repeat} requests each)")
         for who, browser, path in pages:
             ms = browser.time(path, args.repeat)
             p95 = ms[max(0, int(round(0.95 * len(ms))) - 1)]
             print(f"{who:<11} {path:<58} {statistics.median(ms):>8.1f} {p95:>8.1f}")
+        intake(url, args.repeat * 4)
     finally:
         if server is not None:
             server.terminate()

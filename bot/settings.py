@@ -141,6 +141,12 @@ class Settings:
     scheduler_interval: float
     outbox_claim_seconds: int
     wechat: WeChat = WeChat()
+    # Duplicate reports: open tickets filed within this many days are looked at, and a score at or
+    # above the threshold (0..1, bot/store/duplicates.py) calls a new report "the same problem".
+    duplicate_window_days: int = 7
+    duplicate_threshold: float = 0.21
+    # Whether a resident whose report matches an open ticket is asked to follow it (off: filed as is).
+    duplicate_question: bool = True
     # Secrets given in the environment ("": generated once into var/).
     rasa_token_value: str = ""
     actions_secret_value: str = ""
@@ -352,6 +358,9 @@ class Settings:
             scheduler_interval=number("MINSHENG_SCHEDULER_INTERVAL", "5", float, 0.1, 3600),
             outbox_claim_seconds=number("MINSHENG_OUTBOX_CLAIM_SECONDS", "60", int, 1, 86400),
             wechat=wechat,
+            duplicate_window_days=number("MINSHENG_DUPLICATE_WINDOW_DAYS", "7", int, 1, 365),
+            duplicate_threshold=number("MINSHENG_DUPLICATE_THRESHOLD", "0.21", float, 0, 1),
+            duplicate_question=(get("MINSHENG_DUPLICATE_QUESTION") or "on") != "off",
             rasa_token_value=get("MINSHENG_RASA_TOKEN") or "",
             actions_secret_value=get(ACTIONS_SECRET_VARIABLE) or "",
             secret_key_value=secret_key,

@@ -287,7 +287,30 @@ async def file_ticket(sender, phone="13812345678", report_id="r1"):
     return dispatcher.messages[0]["ticket_number"]
 
 
-async def test_status_lists_this_conversations_tickets_only(sqlite_url):
+async def test_a_report_like_an_open_ticket_of_someone_else_is_asked_about_before_filing(sqlite_url):
+    first = await file_ticket("alice")
+    dispatcher, events = await run(
+        ActionSubmitReport(), make_tracker(sender="bob", slots=confirmed_slots("r2", "13912345678"))
+    )
+    assert dispatcher.messages == []  # the question is the form's
+    assert {"event": "slot", "name": "duplicate_of", "value": first} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+    assert any(e.get("event") == "followup" and e.get("name") == "duplicate_form" for e in events)
+    with session_scope(sqlite_url) as session:
+        assert session.query(Ticket).count() == 1
+    same = {**confirmed_slots("r2", "13912345678"), "duplicate_of": first, "duplicate_answer": "same"}
+    dispatcher, _ = await run(ActionSubmitReport(), make_tracker(sender="bob", slots=same))
+    assert dispatcher.messages[0]["response"] == "utter_duplicate_followed"
+    different = {**confirmed_slots("r3", "13912345678"), "duplicate_of": first, "duplicate_answer": "different"}
+    dispatcher, _ = await run(ActionSubmitReport(), make_tracker(sender="carol", slots=different))
+    assert dispatcher.messages[0]["response"] == "utter_ticket_created"
+    with session_scope(sqlite_url) as session:
+        assert session.query(Ticket).count() == 2
+
+
+async def test_status_lists_this_conversations_tickets_only(sqlite_url, monkeypatch):
+    monkeypatch.setenv("MINSHENG_DUPLICATE_QUESTION", "off")  # two residents file the same report
     mine = await file_ticket("alice")
     theirs = await file_ticket("bob", report_id="r2")
     dispatcher, events = await run(
@@ -377,7 +400,8 @@ async def test_guessing_a_ticket_is_counted_in_the_store_whatever_the_conversati
     assert responses(dispatcher) == ["utter_status_one"]  # the resident's own conversation still sees it
 
 
-async def test_one_source_guessing_many_tickets_is_stopped(sqlite_url):
+async def test_one_source_guessing_many_tickets_is_stopped(sqlite_url, monkeypatch):
+    monkeypatch.setenv("MINSHENG_DUPLICATE_QUESTION", "off")  # eleven residents file the same report
     numbers = [await file_ticket(f"r{i}", phone="13812345678") for i in range(11)]
     for i, number in enumerate(numbers[:10]):
         assert await guess(number, "0000", sender=f"m{i}", source="203.0.113.9") == ["utter_status_not_found"]

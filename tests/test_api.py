@@ -90,6 +90,7 @@ async def test_the_openapi_document_describes_every_route(client):
     assert set(document["paths"]) == {
         "/api/v1/tickets",
         "/api/v1/tickets/{number}",
+        "/api/v1/tickets/{number}/duplicates",
         "/api/v1/tickets/{number}/{action}",
     }
     routes = {

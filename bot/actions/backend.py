@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, List, Optional, Tuple, TypeVar
 
-from bot import taxonomy
+from bot import settings, taxonomy
 from bot.parsing import mask_phones_in
 from bot.ratings import Rating
-from bot.store import outbox, states, status_checks, surveys
+from bot.store import duplicates, followers, outbox, states, status_checks, surveys
 from bot.store.db import session_scope
 from bot.store.schema import Notification
 from bot.store.tickets import NewReport, create_ticket, find_by_number, tickets_of_conversation
@@ -59,15 +59,18 @@ def _describe(ticket) -> str:
 
 @off_the_loop
 def conversation_summary(conversation_id: str) -> List[str]:
+    """The conversation's own tickets, then those it follows."""
     with session_scope() as session:
-        return [_describe(t) for t in tickets_of_conversation(session, conversation_id)]
+        own = [_describe(t) for t in tickets_of_conversation(session, conversation_id)]
+        followed = [_describe(t) + "（您关注的）" for t in followers.tickets_followed(session, conversation_id)]
+        return own + followed
 
 
 @off_the_loop
 def ticket_summary_if_owned(number: str, conversation_id: str) -> Optional[str]:
     with session_scope() as session:
         ticket = find_by_number(session, number)
-        if ticket is not None and ticket.conversation_id == conversation_id:
+        if ticket is not None and followers.concerns(session, ticket, conversation_id):
             return _describe(ticket)
     return None
 
@@ -110,7 +113,7 @@ def _update_of(session, message) -> Update:
         ticket_number=ticket.number,
         department_name=ticket.lead_department.name,
         deadline=ticket.deadline.isoformat(),
-        survey_open=surveys.awaiting_verdict(session, ticket) is not None,
+        survey_open=followers.awaiting_verdict(session, ticket, message.conversation_id) is not None,
     )
 
 
@@ -137,22 +140,85 @@ def mark_shown(notification_ids: List[int]) -> None:
 def survey_still_open(number: str, conversation_id: str) -> bool:
     with session_scope() as session:
         ticket = find_by_number(session, number)
-        return (
-            ticket is not None
-            and ticket.conversation_id == conversation_id
-            and surveys.awaiting_verdict(session, ticket) is not None
-        )
+        return ticket is not None and followers.awaiting_verdict(session, ticket, conversation_id) is not None
 
 
 @off_the_loop
 def record_survey(number: str, conversation_id: str, rating: Rating) -> Tuple[str, str]:
-    """("reopened" | "closed" | "not_open", department name) — only for this conversation's tickets."""
+    """("reopened" | "closed" | "noted" | "noted_unhappy" | "not_open", department name) — only for
+    the tickets this conversation filed ("reopened" / "closed") or follows ("noted…": a follower's
+    verdict is recorded, bot/store/followers.py)."""
     with session_scope() as session:
         ticket = find_by_number(session, number)
-        if ticket is None or ticket.conversation_id != conversation_id:
+        if ticket is None or not followers.concerns(session, ticket, conversation_id):
             return "not_open", ""
         try:
+            if ticket.conversation_id != conversation_id:
+                followers.record_verdict(session, ticket, conversation_id, rating)
+                return ("noted_unhappy" if rating.reopens else "noted"), ticket.lead_department.name
             surveys.record(session, ticket, rating, "chat", "resident")
         except surveys.SurveyClosed:
             return "not_open", ticket.lead_department.name
         return ("reopened" if rating.reopens else "closed"), ticket.lead_department.name
+
+
+# ---------------------------------------------------------------- the same problem reported again
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An open ticket a new report seems to repeat, as the resident is told of it."""
+
+    number: str
+    description: str
+    department_name: str
+    status: str
+
+
+def _probe(report: NewReport) -> duplicates.Probe:
+    return duplicates.Probe.of_report(
+        report.description, report.category_id, report.location, report.latitude, report.longitude
+    )
+
+
+@off_the_loop
+def find_duplicate(report: NewReport) -> Optional[Duplicate]:
+    """The open ticket of the same problem at the same place, filed within the window by someone
+    else (a resident's own tickets and the ones they follow are theirs already). None when the
+    district has the question off (MINSHENG_DUPLICATE_QUESTION=off)."""
+    if not settings.load().duplicate_question:
+        return None
+    with session_scope() as session:
+        for found in duplicates.candidates(session, _probe(report)):
+            ticket = found.ticket
+            if followers.concerns(session, ticket, report.conversation_id or ""):
+                continue
+            text = mask_phones_in(ticket.description)
+            return Duplicate(
+                number=ticket.number,
+                description=text if len(text) <= 30 else text[:30] + "…",
+                department_name=ticket.lead_department.name,
+                status=states.LABELS.get(ticket.status, ticket.status),
+            )
+    return None
+
+
+@off_the_loop
+def follow(number: str, report: NewReport) -> Optional[Tuple[str, str, str]]:
+    """The resident follows the ticket instead of filing their own: (number, department name,
+    deadline), or None when the ticket is no longer open (their own is filed then)."""
+    with session_scope() as session:
+        ticket = find_by_number(session, number)
+        if ticket is None or not followers.open_for_following(ticket) or not report.conversation_id:
+            return None
+        followers.follow(
+            session,
+            ticket,
+            report.conversation_id,
+            followers.REPORT,
+            description=report.description,
+            location=report.location,
+            phone=report.phone,
+            note=f"又一位居民反映了同一问题，转为关注居民：{report.description[:100]}",
+        )
+        return ticket.number, ticket.lead_department.name, ticket.deadline.isoformat()

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import limits, places, taxonomy
-from bot.actions import backend
+from bot.actions import backend, duplicates
 from bot.actions.place import position_slots
 from bot.actions.survey import resume_waiting_survey
 from bot.actions.understanding import (
@@ -45,6 +45,7 @@ REPORT_SLOTS = (
     "confirmed",
     "latitude",
     "longitude",
+    *duplicates.DUPLICATE_SLOTS,
 )
 ANONYMOUS = "anonymous"
 NO_DETAIL = "无"
@@ -256,6 +257,24 @@ class ActionSubmitReport(Action):
             latitude=tracker.get_slot("latitude"),
             longitude=tracker.get_slot("longitude"),
         )
+        # The same problem at the same place, open and reported by someone else: ask first.
+        matched, answer = tracker.get_slot("duplicate_of"), tracker.get_slot("duplicate_answer")
+        if matched and answer == duplicates.SAME:
+            followed = await backend.follow(matched, report)
+            if followed is not None:
+                number, department, deadline = followed
+                dispatcher.utter_message(
+                    response="utter_duplicate_followed",
+                    ticket_number=number,
+                    department_name=department,
+                    deadline=deadline,
+                )
+                return reset_report() + await resume_waiting_survey(tracker)
+            dispatcher.utter_message(response="utter_duplicate_gone", ticket_number=matched)
+        elif not matched:
+            found = await backend.find_duplicate(report)
+            if found is not None:
+                return duplicates.ask(found)
         # A store that cannot be reached raises: Rasa tells the resident to send "确认" again, and the
         # same report id gives the same ticket however often it is sent (bot/rasa_patches.py).
         try:

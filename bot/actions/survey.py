@@ -91,6 +91,10 @@ class ActionSubmitSurvey(Action):
             dispatcher.utter_message(response="utter_survey_reopened", ticket_number=number, department_name=department)
         elif outcome == "closed":
             dispatcher.utter_message(response="utter_survey_thanks", ticket_number=number, rating=rating.label)
+        elif outcome == "noted":
+            dispatcher.utter_message(response="utter_survey_follower_thanks", ticket_number=number, rating=rating.label)
+        elif outcome == "noted_unhappy":
+            dispatcher.utter_message(response="utter_survey_follower_unhappy", ticket_number=number)
         else:
             dispatcher.utter_message(response="utter_survey_closed_already", ticket_number=number)
         return events + await resume_waiting_survey(tracker)

@@ -72,7 +72,7 @@ class QueueFilter:
             urgency=query.get("urgency", "") if query.get("urgency", "") in ("emergency", "hazard", "normal") else "",
             overdue=query.get("overdue") == "1",
             flagged=query.get("flagged") == "1",
-            text=query.get("q", "").strip()[:100],
+            text=query.get("q", "").replace("\x00", "").strip()[:100],  # PostgreSQL refuses NUL
             date_from=date("from"),
             date_to=date("to"),
             sort=sort if sort in SORTS else "newest",

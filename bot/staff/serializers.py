@@ -143,3 +143,38 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
             for e in ticket.events
         ],
     )
+
+
+class DuplicateCandidate(Model):
+    """A ticket that may report the same problem at the same place (bot/store/duplicates.py)."""
+
+    number: str = Field(..., example="MS-20261125-0007")
+    status: str
+    category: str
+    description: str
+    location: Optional[str]
+    created_at: dt.datetime
+    score: float = Field(..., description="0..1; at or above the threshold: the same problem")
+    text_score: float = Field(..., description="how alike the words about the problem are, 0..1")
+    place_score: float = Field(..., description="1: the same spot; 0: another place")
+
+
+class DuplicateList(Model):
+    threshold: float = Field(..., description="the score at which the chat calls a report the same problem")
+    candidates: List[DuplicateCandidate]
+
+
+def duplicate_candidate(candidate: Any, user: User) -> DuplicateCandidate:
+    """`candidate`: a bot.store.duplicates.Candidate."""
+    ticket, score = candidate.ticket, candidate.score
+    return DuplicateCandidate(
+        number=ticket.number,
+        status=ticket.status,
+        category=ticket.category_id,
+        description=permissions.shown_text(user, ticket.description) or "",
+        location=permissions.shown_text(user, ticket.location),
+        created_at=ticket.created_at,
+        score=score.total,
+        text_score=score.text,
+        place_score=score.place,
+    )

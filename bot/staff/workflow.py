@@ -24,7 +24,7 @@ from bot.errors import Conflict, MinshengError, NotFound
 from bot.errors import NotPermitted as NotPermitted  # re-exported: callers catch workflow.NotPermitted
 from bot.ratings import LEVELS, Rating
 from bot.staff import audit, permissions
-from bot.store import outbox, states, surveys
+from bot.store import followers, outbox, states, surveys
 from bot.store.schema import Department, Ticket, TicketAssist, TicketEvent, User, utcnow
 from bot.store.tickets import find_by_number, transition
 from bot.taxonomy import load as load_taxonomy
@@ -156,6 +156,10 @@ def _merge(session: Session, user: User, ticket: Ticket, action: TicketAction, v
         raise Conflict("只能并入仍在办理的工单")
     ticket.merged_into_id = original.id
     _move(session, user, ticket, action, f"并入 {original.number}", addr, into=original.number)
+    # Its resident and its followers follow the original from now on: its updates and its survey.
+    moved = followers.take_over(session, ticket, original)
+    _history_line(session, user, original, f"并入工单 {ticket.number}（{len(moved)} 位居民转为关注居民）")
+    audit.record(session, user.username, "merged_in", original.id, addr, merged=ticket.number, followers=len(moved))
 
 
 def _remark(session: Session, user: User, ticket: Ticket, action: TicketAction, values: Values, addr: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.store import states
-from bot.store.schema import Notification, Ticket, TicketEvent, utcnow
+from bot.store.schema import Notification, Ticket, TicketEvent, TicketFollower, utcnow
 
 PENDING = "pending"
 SENDING = "sending"
@@ -59,26 +59,40 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def recipients(session: Session, ticket: Ticket) -> List[str]:
+    """The conversations told of a ticket: the one it came from (none for tickets filed by staff),
+    then its followers' (bot/store/followers.py), each once."""
+    followers = session.execute(
+        select(TicketFollower.conversation_id).where(TicketFollower.ticket_id == ticket.id).order_by(TicketFollower.id)
+    ).scalars()
+    found: List[str] = [ticket.conversation_id] if ticket.conversation_id else []
+    for conversation_id in followers:
+        if conversation_id not in found:
+            found.append(conversation_id)
+    return found
+
+
 def enqueue(
     session: Session, ticket: Ticket, kind: str, note: Optional[str] = None, now: Optional[dt.datetime] = None
-) -> Optional[Notification]:
-    """A message about `ticket` for the conversation it came from (none for tickets filed by staff)."""
-    if not ticket.conversation_id:
-        return None
+) -> List[Notification]:
+    """A message about `ticket` for each conversation told of it (`recipients`)."""
     now = now or utcnow()
-    message = Notification(
-        ticket_id=ticket.id,
-        conversation_id=ticket.conversation_id,
-        kind=kind,
-        note=note,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(message)
+    messages = []
+    for conversation_id in recipients(session, ticket):
+        message = Notification(
+            ticket_id=ticket.id,
+            conversation_id=conversation_id,
+            kind=kind,
+            note=note,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(message)
+        messages.append(message)
     session.flush()
-    return message
+    return messages
 
 
 def claim_due(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     and_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
@@ -134,6 +135,7 @@ class Ticket(Base):
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_department_created", "lead_department_id", "created_at"),
         Index("ix_tickets_category_created", "category_id", "created_at"),
+        Index("ix_tickets_community_created", "community", "created_at"),
     )
 
 
@@ -143,6 +145,25 @@ class TicketAssist(Base):
     __tablename__ = "ticket_assists"
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     department_id = Column(String(64), ForeignKey("departments.id"), primary_key=True, index=True)
+
+
+class TicketFollower(Base):
+    """A resident who follows a ticket: their report of the same problem joined it ("report"), or
+    their own ticket was merged into it ("merge"). They get its updates and its survey; what they
+    said is kept for staff."""
+
+    __tablename__ = "ticket_followers"
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    via = Column(String(20), nullable=False)
+    from_ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
+    description = Column(Text)
+    location = Column(Text)
+    phone = Column(String(40))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("ticket_id", "conversation_id", name="uq_ticket_followers_ticket_conversation"),)
 
 
 class TicketEvent(Base):
@@ -315,6 +336,29 @@ class Survey(Base):
     __table_args__ = (
         Index("ix_surveys_status_created", "status", "created_at"),
         Index("ix_surveys_department_created", "department_id", "created_at"),
+    )
+
+
+class FollowerVerdict(Base):
+    """A follower's answer to a ticket's survey: recorded and shown to staff; the ticket's own
+    resident's verdict alone closes or reopens it (bot/store/followers.py)."""
+
+    __tablename__ = "follower_verdicts"
+    id = Column(Integer, primary_key=True)
+    survey_id = Column(Integer, ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(200), nullable=False)
+    rating = Column(Integer, nullable=False)
+    comment = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    survey = relationship(Survey)
+
+    @validates("comment")
+    def _comment(self, _key, value):
+        return _at_most(limits.COMMENT, "意见", value)
+
+    __table_args__ = (
+        UniqueConstraint("survey_id", "conversation_id", name="uq_follower_verdicts_survey_conversation"),
     )
 
 

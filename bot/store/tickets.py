@@ -180,6 +180,8 @@ def find_by_submission_key(session: Session, key: str) -> Optional[Ticket]:
 
 
 def find_by_number(session: Session, number: str) -> Optional[Ticket]:
+    if "\x00" in number:  # no ticket has one, and PostgreSQL refuses it in a query
+        return None
     return session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()
 
 

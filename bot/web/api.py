@@ -8,8 +8,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.errors import InvalidInput, Unauthorized
-from bot.staff import accounts, filing, serializers, workflow
+from bot.staff import accounts, filing, permissions, serializers, workflow
 from bot.staff.queue import PAGE_SIZE, QueueFilter, search
+from bot.store import duplicates
 from bot.store.workdays import local_today
 from bot.web.context import db, rasa_of
 from bot.web.openapi import DOCUMENT
@@ -113,3 +114,21 @@ async def ticket_action(request: web.Request):
         return serializers.detail(ticket, user, local_today())
 
     return web.json_response((await db(request, act)).as_json())
+
+
+@routes.get("/api/v1/tickets/{number}/duplicates")
+@authenticated
+async def ticket_duplicates(request: web.Request):
+    """Tickets that may report the same problem (merge with POST …/{number}/merge {"into": …})."""
+    user, number = request["user"], request.match_info["number"]
+
+    def find(session):
+        ticket = visible(session, user, number)
+        found = [
+            c for c in duplicates.suggestions(session, ticket) if permissions.allows(user, "view_ticket", c.ticket)
+        ]
+        return serializers.DuplicateList(
+            threshold=duplicates.threshold(), candidates=[serializers.duplicate_candidate(c, user) for c in found]
+        )
+
+    return web.json_response((await db(request, find)).as_json())

@@ -61,6 +61,8 @@ def document() -> Dict[str, Any]:
         serializers.FilingBody,
         serializers.Error,
         serializers.HistoryLine,
+        serializers.DuplicateCandidate,
+        serializers.DuplicateList,
     ]
     schemas = pydantic_schema(models, ref_prefix=REF)["definitions"]
     _nullable(schemas, models)
@@ -111,6 +113,18 @@ def document() -> Dict[str, Any]:
                     "parameters": [number],
                     "responses": {
                         "200": _json(serializers.TicketDetail, "the ticket"),
+                        **unauthorized,
+                        **_error(errors.NotFound, "no such ticket, or not visible to this user"),
+                    },
+                }
+            },
+            "/api/v1/tickets/{number}/duplicates": {
+                "get": {
+                    "summary": "Tickets that may report the same problem at the same place, best first, with their "
+                    'scores (merge one with POST /api/v1/tickets/{number}/merge {"into": …})',
+                    "parameters": [number],
+                    "responses": {
+                        "200": _json(serializers.DuplicateList, "the candidates"),
                         **unauthorized,
                         **_error(errors.NotFound, "no such ticket, or not visible to this user"),
                     },
