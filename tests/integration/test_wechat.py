@@ -238,17 +238,24 @@ def test_updates_and_survey_by_custom_message_and_a_reopening(safe, api):
     assert ticket.status == states.REOPENED and ticket.flagged
 
 
-def test_after_the_window_the_update_goes_as_a_subscription_message(safe, api):
+def test_after_the_window_updates_and_the_survey_go_as_subscription_messages(safe, api):
     resident = follower(safe, api)
     number = report(resident, "小区门口垃圾堆了三天没人清运", "幸福小区北门")
     api.window_closed.add(resident.openid)  # 48 hours later, as WeChat answers them
-    work(safe, number, resolve=False)
-    body = wait_for(api, resident.openid, number, subscription=True)
-    assert TEMPLATE_ID in body
-    deadline = time.monotonic() + 30
-    while notification_status(safe, number, "dispatched") != outbox.DELIVERED and time.monotonic() < deadline:
+    work(safe, number)  # dispatched, in progress, resolved with the survey
+    deadline = time.monotonic() + 60
+    while notification_status(safe, number, "resolved") != outbox.DELIVERED and time.monotonic() < deadline:
         time.sleep(0.3)
     assert notification_status(safe, number, "dispatched") == outbox.DELIVERED
+    assert notification_status(safe, number, "resolved") == outbox.DELIVERED
+    sent = api.subscription[resident.openid]
+    assert len(sent) == 3 and all(body["template_id"] == TEMPLATE_ID for body in sent)  # one per update
+    assert all(body["data"]["character_string1"]["value"] == number for body in sent)
+    # the resident opens the account again and answers the survey the notification told them of
+    api.window_closed.discard(resident.openid)
+    answer = "\n".join(resident.says("不满意，垃圾还是没人清运"))
+    assert "重新交给" in answer
+    assert ticket_of(safe, number).status == states.REOPENED
 
 
 def test_an_unfollowed_resident_gets_the_update_when_they_come_back(safe, api):
