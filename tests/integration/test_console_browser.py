@@ -6,11 +6,7 @@ app runs (no Rasa: the category is chosen when filing)."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,11 +18,12 @@ from bot.store.db import session_scope
 from bot.store.migrate import upgrade
 from bot.store.schema import AuditEntry, Ticket
 from bot.store.tickets import NewReport, create_ticket
+from tests.support.browser import chromium as launch_chromium
+from tests.support.browser import web_app_alone
 from tests.support.scratch import free_port
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
 DOCS = ROOT / "docs" / "screenshots"
 PASSWORD = "staff-password"
 DESKTOP = {"width": 1280, "height": 800}
@@ -43,45 +40,15 @@ def console(tmp_path_factory):
     with session_scope(url) as db:
         create_user(db, "wang", PASSWORD, "dispatcher", display_name="王丽")
         create_user(db, "zhao", PASSWORD, "department", "transport", display_name="赵工")
-    port = free_port()
-    env = {
-        **os.environ,
-        "MINSHENG_DATABASE_URL": url,
-        "MINSHENG_VAR_DIR": str(var),
-        "MINSHENG_WEB_PORT": str(port),
-        "MINSHENG_SCHEDULER": "off",
-        "MINSHENG_RASA_URL": f"http://127.0.0.1:{free_port()}",  # nobody there: filing picks a category
-    }
-    web = subprocess.Popen([sys.executable, "-m", "bot.web"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline or web.poll() is not None:
-                web.kill()
-                pytest.fail("the web app did not come up")
-            time.sleep(0.3)
-    yield {"base": base, "url": url}
-    web.terminate()
-    web.wait(timeout=30)
+    nobody = f"http://127.0.0.1:{free_port()}"  # no Rasa there: filing picks a category itself
+    with web_app_alone(url, var, MINSHENG_RASA_URL=nobody) as base:
+        yield {"base": base, "url": url}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
+    with launch_chromium() as launched:
+        yield launched
 
 
 def file_tickets(console, *reports):

@@ -24,11 +24,11 @@ from PIL import Image
 
 from bot.store.db import session_scope
 from bot.store.schema import Ticket
+from tests.support.browser import chromium as launch_chromium
 from tests.support.scratch import free_port
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
 DOCS = ROOT / "docs" / "screenshots"
 
 
@@ -235,24 +235,8 @@ def test_updates_are_pushed_to_an_open_chat_page_and_shown_when_it_is_opened_aga
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
+    with launch_chromium() as launched:
+        yield launched
 
 
 def test_a_resident_reports_through_the_chat_page(product, browser, tmp_path, monkeypatch):

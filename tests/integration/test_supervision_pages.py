@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -22,11 +17,11 @@ from bot.store import states, surveys
 from bot.store.db import session_scope
 from bot.store.migrate import upgrade
 from bot.store.tickets import NewReport, create_ticket, transition
-from tests.support.scratch import free_port
+from tests.support.browser import chromium as launch_chromium
+from tests.support.browser import web_app_alone
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
 DOCS = ROOT / "docs" / "screenshots"
 PASSWORD = "supervisor-password"
 DESKTOP = {"width": 1280, "height": 900}
@@ -94,44 +89,14 @@ def console(tmp_path_factory):
         seeded = seed(url, month)
     finally:
         os.environ.pop("MINSHENG_DATABASE_URL", None)
-    port = free_port()
-    env = {**os.environ, "MINSHENG_DATABASE_URL": url, "MINSHENG_VAR_DIR": str(var), "MINSHENG_SCHEDULER": "off"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("the web app did not start")
-            time.sleep(0.5)
-    yield {"base": base, "month": month, "url": url, **seeded}
-    server.terminate()
-    server.wait(timeout=20)
+    with web_app_alone(url, var) as base:
+        yield {"base": base, "month": month, "url": url, **seeded}
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
+    with launch_chromium() as launched:
+        yield launched
 
 
 def signed_in(chromium, console, viewport):
