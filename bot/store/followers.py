@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from bot.ratings import LEVELS, Rating
 from bot.store import states, surveys
-from bot.store.schema import FollowerVerdict, Survey, Ticket, TicketEvent, TicketFollower, utcnow
+from bot.store.schema import FollowerVerdict, Survey, Ticket, TicketFollower, utcnow
+from bot.store.tickets import note_in_history
 
 REPORT = "report"  # their own report of the same problem joined the ticket
 MERGE = "merge"  # their ticket was merged into it by staff
@@ -71,17 +72,7 @@ def follow(
     except IntegrityError:  # the same resident answered twice at once
         return find(session, ticket.id, conversation_id)
     if note:
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=now,
-                actor="resident",
-                from_status=ticket.status,
-                to_status=ticket.status,
-                note=note,
-                kind="note",
-            )
-        )
+        note_in_history(session, ticket, "resident", note, now)
         session.flush()
     return follower
 
@@ -154,19 +145,8 @@ def record_verdict(
     session.add(verdict)
     if rating.reopens:
         ticket.flagged = True
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=now,
-                actor="follower",
-                from_status=ticket.status,
-                to_status=ticket.status,
-                note=f"关注居民评价：{rating.label}"
-                + (f"；意见：{rating.comment}" if rating.comment else "")
-                + "。已标记给督查",
-                kind="note",
-            )
-        )
+        comment = f"；意见：{rating.comment}" if rating.comment else ""
+        note_in_history(session, ticket, "follower", f"关注居民评价：{rating.label}{comment}。已标记给督查", now)
     session.flush()
     return verdict
 
@@ -185,33 +165,22 @@ def verdicts_of(session: Session, ticket_id: int) -> List[FollowerVerdict]:
 def take_over(session: Session, merged: Ticket, into: Ticket, now: Optional[dt.datetime] = None) -> List[str]:
     """On a merge: the merged ticket's resident and its followers follow the ticket it went into.
     Returns the conversations that now follow `into`."""
+    joining = [(merged.conversation_id, merged.description, merged.location, merged.phone)]
+    joining += [(f.conversation_id, f.description, f.location, f.phone) for f in of_ticket(session, merged.id)]
     moved: List[str] = []
-    if merged.conversation_id:
-        if follow(
+    for conversation, description, location, phone in joining:
+        if conversation and follow(
             session,
             into,
-            merged.conversation_id,
+            conversation,
             MERGE,
             from_ticket=merged,
-            description=merged.description,
-            location=merged.location,
-            phone=merged.phone,
+            description=description,
+            location=location,
+            phone=phone,
             now=now,
         ):
-            moved.append(merged.conversation_id)
-    for follower in of_ticket(session, merged.id):
-        if follow(
-            session,
-            into,
-            follower.conversation_id,
-            MERGE,
-            from_ticket=merged,
-            description=follower.description,
-            location=follower.location,
-            phone=follower.phone,
-            now=now,
-        ):
-            moved.append(follower.conversation_id)
+            moved.append(conversation)
     return moved
 
 

@@ -8,7 +8,8 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.schema import Ticket, TicketEvent, utcnow
+from bot.store.schema import Ticket, utcnow
+from bot.store.tickets import note_in_history
 from bot.store.workdays import local_today
 
 
@@ -28,16 +29,6 @@ def note_overdue(session: Session, now: Optional[dt.datetime] = None) -> int:
     )
     for ticket in due:
         ticket.overdue_noted_at = now
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=now,
-                actor="system",
-                from_status=ticket.status,
-                to_status=ticket.status,
-                note=f"已超过办理时限（{ticket.deadline.isoformat()}）",
-                kind="note",
-            )
-        )
+        note_in_history(session, ticket, "system", f"已超过办理时限（{ticket.deadline.isoformat()}）", now)
     session.flush()
     return len(due)

@@ -216,3 +216,20 @@ def transition(
     session.add(entry)
     session.flush()
     return entry
+
+
+def note_in_history(
+    session: Session, ticket: Ticket, actor: str, note: str, now: Optional[dt.datetime] = None
+) -> TicketEvent:
+    """A history line that changes nothing: a note for staff (residents never see kind "note")."""
+    entry = TicketEvent(
+        ticket_id=ticket.id,
+        at=now or utcnow(),
+        actor=actor,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        note=note,
+        kind="note",
+    )
+    session.add(entry)
+    return entry
