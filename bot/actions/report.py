@@ -283,17 +283,12 @@ class ActionSubmitReport(Action):
             logger.warning("report of %s refused by the store: %s", tracker.sender_id, refused)
             dispatcher.utter_message(response="utter_report_refused", reason=str(refused))
             return reset_report() + await resume_waiting_survey(tracker)
-        if created:
-            dispatcher.utter_message(
-                response="utter_ticket_created", ticket_number=number, department_name=department, deadline=deadline
-            )
-        else:
-            dispatcher.utter_message(
-                response="utter_ticket_already_created",
-                ticket_number=number,
-                department_name=department,
-                deadline=deadline,
-            )
+        dispatcher.utter_message(
+            response="utter_ticket_created" if created else "utter_ticket_already_created",
+            ticket_number=number,
+            department_name=department,
+            deadline=deadline,
+        )
         return reset_report() + await resume_waiting_survey(tracker)
 
 
