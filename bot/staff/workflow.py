@@ -158,7 +158,8 @@ def _merge(session: Session, user: User, ticket: Ticket, action: TicketAction, v
     _move(session, user, ticket, action, f"并入 {original.number}", addr, into=original.number)
     # Its resident and its followers follow the original from now on: its updates and its survey.
     moved = followers.take_over(session, ticket, original)
-    _history_line(session, user, original, f"并入工单 {ticket.number}（{len(moved)} 位居民转为关注居民）")
+    joined = f"，{len(moved)} 位居民转为关注本单" if moved else ""
+    _history_line(session, user, original, f"工单 {ticket.number} 并入本单{joined}")
     audit.record(session, user.username, "merged_in", original.id, addr, merged=ticket.number, followers=len(moved))
 
 

@@ -105,7 +105,7 @@ def test_possible_duplicates_are_shown_and_merged(console, browser, viewport):  
     page.goto(f"{base}/staff/tickets/{original}")
     page.wait_for_selector("#duplicates[data-loaded=true]")
     assert "关注居民（1 位）" in page.inner_text("#duplicates")
-    assert "并入工单" in page.inner_text(".history")
+    assert "并入本单，1 位居民转为关注本单" in page.inner_text(".history")
     page.close()
 
 
