@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -32,7 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy import parse_message
 from wechatpy.client import WeChatClient
-from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException, WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.utils import check_signature
@@ -44,6 +44,7 @@ from bot.errors import NotAPhoto
 from bot.parsing import find_ticket_number
 from bot.store import channel_keys
 from bot.store.db import session_scope
+from bot.store.schema import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ REFRESH_BEFORE = 300  # seconds before the token expires, it is refreshed
 WINDOW_CLOSED = 45015  # the resident has not written within 48 hours
 UNSUBSCRIBED = 43004  # the resident no longer follows the account
 REFUSED = 43101  # the resident did not accept subscription messages of this template
-PHOTO_LIMIT = 5 * 1024 * 1024
 
 TYPE_PLEASE = "抱歉，这种消息我还看不懂。请直接用文字告诉我遇到了什么问题，也可以发照片或位置。"
 VOICE_PLEASE = "这条语音我没能听清，麻烦您用文字再说一下。"
@@ -87,18 +87,22 @@ def _menu_key(openid: str) -> str:
 class StoreSession(SessionStorage):
     """wechatpy's session storage, kept in the store so that every process sees the same token."""
 
+    @staticmethod
+    def key(name: str) -> str:
+        return f"wechat:session:{name}"
+
     def get(self, key, default=None):
         with session_scope() as session:
-            value = channel_keys.get(session, f"wechat:session:{key}")
+            value = channel_keys.get(session, self.key(key))
         return default if value is None else json.loads(value)
 
     def set(self, key, value, ttl=None):
         with session_scope() as session:
-            channel_keys.put(session, f"wechat:session:{key}", json.dumps(value), ttl or 7200)
+            channel_keys.put(session, self.key(key), json.dumps(value), ttl or 7200)
 
     def delete(self, key):
         with session_scope() as session:
-            channel_keys.forget(session, f"wechat:session:{key}")
+            channel_keys.forget(session, self.key(key))
 
 
 class OfficialAccount(WeChatClient):
@@ -118,15 +122,11 @@ class OfficialAccount(WeChatClient):
 
     @property
     def access_token(self) -> str:
-        with session_scope() as session:
-            token = channel_keys.get(session, f"wechat:session:{TOKEN_KEY}")
-            until = channel_keys.expires_at(session, f"wechat:session:{TOKEN_KEY}")
-        if token and until and (until - dt.datetime.utcnow()).total_seconds() > REFRESH_BEFORE:
-            self._seen.token = json.loads(token)
-        else:
-            self._seen.token = json.loads(token) if token else None
+        token, fresh = self._stored()
+        self._seen.token = token
+        if not fresh:
             self.fetch_access_token()
-            self._seen.token = self.session.get(TOKEN_KEY)
+            self._seen.token, _ = self._stored()
         return self._seen.token
 
     def fetch_access_token(self) -> Dict[str, Any]:
@@ -137,8 +137,8 @@ class OfficialAccount(WeChatClient):
         for _ in range(100):
             with session_scope() as session:
                 mine = channel_keys.lease(session, TOKEN_LEASE, holder, 30)
-            current = self.session.get(TOKEN_KEY)
-            if current and current != stale and self._fresh():
+            current, fresh = self._stored()
+            if fresh and current != stale:
                 return {"access_token": current}
             if mine:
                 try:
@@ -153,10 +153,13 @@ class OfficialAccount(WeChatClient):
             time.sleep(0.1)
         raise WeChatClientException(None, "another process did not finish fetching the access_token")
 
-    def _fresh(self) -> bool:
+    def _stored(self) -> Tuple[Optional[str], bool]:
+        """The token in the store, and whether it is good for more than REFRESH_BEFORE seconds."""
+        key = StoreSession.key(TOKEN_KEY)
         with session_scope() as session:
-            until = channel_keys.expires_at(session, f"wechat:session:{TOKEN_KEY}")
-        return bool(until and (until - dt.datetime.utcnow()).total_seconds() > REFRESH_BEFORE)
+            value, until = channel_keys.get(session, key), channel_keys.expires_at(session, key)
+        token = json.loads(value) if value else None
+        return token, bool(token and until and (until - utcnow()).total_seconds() > REFRESH_BEFORE)
 
 
 # ---------------------------------------------------------------- output
@@ -192,11 +195,6 @@ class WeChatOutput(OutputChannel):
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
         await self._send(recipient_id, text=text, buttons=buttons)
-
-    async def send_quick_replies(
-        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text=text, buttons=quick_replies)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         await self._send(recipient_id, text=image)
@@ -322,8 +320,9 @@ class WeChatInput(ShowsWaitingUpdates, InputChannel):
                 return response.text("signature mismatch", status=403)
             if self.crypto is not None and args.get("msg_signature"):
                 try:
+                    # wechatpy's WeChatCrypto has no public call for the server check's echostr
                     echostr = self.crypto._check_signature(
-                        args.get("msg_signature"), timestamp, nonce, echostr, _prp_crypto()
+                        args.get("msg_signature"), timestamp, nonce, echostr, PrpCrypto
                     )
                 except (InvalidSignatureException, InvalidAppIdException, ValueError):
                     return response.text("signature mismatch", status=403)
@@ -442,13 +441,13 @@ class WeChatInput(ShowsWaitingUpdates, InputChannel):
         if not stored:
             return None, ""
         menu = json.loads(stored)
-        items = menu.get("items") or []
-        index: Optional[int] = None
-        if menu_id and str(menu_id).startswith(menu["stamp"]):
-            index = int(str(menu_id)[len(menu["stamp"]) :]) if str(menu_id)[len(menu["stamp"]) :].isdigit() else None
-        elif content.strip().isdigit():
-            index = int(content.strip())
-        if index is None or not 1 <= index <= len(items):
+        items, stamp = menu.get("items") or [], menu["stamp"]
+        if menu_id:  # a tap: the item of this menu, not of an older one
+            chosen = str(menu_id)[len(stamp) :] if str(menu_id).startswith(stamp) else ""
+        else:  # typed: its number
+            chosen = content.strip()
+        index = int(chosen) if chosen.isdigit() else 0
+        if not 1 <= index <= len(items):
             return None, ""
         item = items[index - 1]
         return item.get("payload") or item.get("title"), item.get("title") or ""
@@ -457,18 +456,5 @@ class WeChatInput(ShowsWaitingUpdates, InputChannel):
         from bot.web.photos import store_photo
 
         answer = self.client.media.download(media_id)
-        data = getattr(answer, "content", b"") or b""
-        if len(data) > PHOTO_LIMIT:
-            raise NotAPhoto("照片太大了", status=413)
-        return store_photo(settings_module.load().var_dir, data)
-
-    async def drain(self) -> None:
-        """Waits for the messages being handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def _prp_crypto():
-    from wechatpy.crypto import PrpCrypto
-
-    return PrpCrypto
+        # checked (size, kind, pixels) and kept as a chat upload is
+        return store_photo(settings_module.load().var_dir, getattr(answer, "content", b"") or b"")
