@@ -66,13 +66,7 @@ async def _deliver_conversation(
             await _failed(rasa, conversation_id, message_ids, error, report)
             return
         if channel in PULL_ONLY_CHANNELS:
-
-            def wait(session) -> None:
-                for message_id in message_ids:
-                    outbox.wait_for_next_message(session, message_id, f"渠道 {channel or '未知'} 不能主动推送")
-
-            await in_thread(wait)
-            report.waiting.extend(message_ids)
+            await _keep_for_next_message(message_ids, f"渠道 {channel or '未知'} 不能主动推送", report)
             return
         for position, message_id in enumerate(message_ids):
             try:
@@ -96,6 +90,11 @@ async def _wait_for_resident(
         await rasa.flag_waiting(conversation_id)
     except RasaUnavailable:
         pass
+    await _keep_for_next_message(message_ids, reason, report)
+
+
+async def _keep_for_next_message(message_ids: List[int], reason: str, report: PassReport) -> None:
+    """Marks the messages to be shown with the answer to the resident's next message."""
 
     def wait(session) -> None:
         for message_id in message_ids:
