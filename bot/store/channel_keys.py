@@ -7,51 +7,44 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot.store.schema import ChannelKey, utcnow
+
+
+def _write(session: Session, key: str, value: str, until: dt.datetime, allowed: ColumnElement) -> bool:
+    """Writes the row of `key` where `allowed` says the present one may be replaced, or a new row
+    when there is none; False when another process's row stands (or was inserted first)."""
+    replaced = session.execute(
+        update(ChannelKey)
+        .where(ChannelKey.key == key, allowed)
+        .values(value=value, expires_at=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if replaced:
+        return True
+    try:
+        with session.begin_nested():
+            session.add(ChannelKey(key=key, value=value, expires_at=until))
+    except IntegrityError:
+        return False
+    return True
 
 
 def take_once(session: Session, key: str, seconds: float, now: Optional[dt.datetime] = None) -> bool:
     """True for the first caller with `key` (until it expires), False for every other one."""
     now = now or utcnow()
-    until = now + dt.timedelta(seconds=seconds)
-    taken = session.execute(
-        update(ChannelKey)
-        .where(ChannelKey.key == key, ChannelKey.expires_at < now)
-        .values(value="1", expires_at=until)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken:
-        return True
-    try:
-        with session.begin_nested():
-            session.add(ChannelKey(key=key, value="1", expires_at=until))
-    except IntegrityError:
-        return False
-    return True
+    return _write(session, key, "1", now + dt.timedelta(seconds=seconds), ChannelKey.expires_at < now)
 
 
 def lease(session: Session, key: str, holder: str, seconds: float, now: Optional[dt.datetime] = None) -> bool:
     """True if `holder` holds the lease `key` now (taken, or renewed by its holder)."""
     now = now or utcnow()
-    until = now + dt.timedelta(seconds=seconds)
-    renewed = session.execute(
-        update(ChannelKey)
-        .where(ChannelKey.key == key, (ChannelKey.value == holder) | (ChannelKey.expires_at < now))
-        .values(value=holder, expires_at=until)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if renewed:
-        return True
-    try:
-        with session.begin_nested():
-            session.add(ChannelKey(key=key, value=holder, expires_at=until))
-    except IntegrityError:
-        return False
-    return True
+    allowed = (ChannelKey.value == holder) | (ChannelKey.expires_at < now)
+    return _write(session, key, holder, now + dt.timedelta(seconds=seconds), allowed)
 
 
 def release(session: Session, key: str, holder: str) -> None:
@@ -63,26 +56,9 @@ def release(session: Session, key: str, holder: str) -> None:
 
 
 def put(session: Session, key: str, value: str, seconds: float, now: Optional[dt.datetime] = None) -> None:
-    now = now or utcnow()
-    until = now + dt.timedelta(seconds=seconds)
-    changed = session.execute(
-        update(ChannelKey)
-        .where(ChannelKey.key == key)
-        .values(value=value, expires_at=until)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed:
-        return
-    try:
-        with session.begin_nested():
-            session.add(ChannelKey(key=key, value=value, expires_at=until))
-    except IntegrityError:  # written by another process meanwhile: this value wins
-        session.execute(
-            update(ChannelKey)
-            .where(ChannelKey.key == key)
-            .values(value=value, expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
+    until = (now or utcnow()) + dt.timedelta(seconds=seconds)
+    if not _write(session, key, value, until, true()):  # inserted by another process meanwhile: this value wins
+        _write(session, key, value, until, true())
 
 
 def get(session: Session, key: str, now: Optional[dt.datetime] = None) -> Optional[str]:
