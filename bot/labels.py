@@ -35,11 +35,18 @@ EVENT_KINDS: Dict[str, str] = {"status": "状态变更", "note": "内部备注",
 
 STATES: Dict[str, str] = states.LABELS
 
+# A ticket's kind (bot/store/tickets.py KINDS), as 12345 centres count them.
+TICKET_KINDS: Dict[str, str] = {"report": "投诉/求助", "enquiry": "咨询"}
+
 
 def channel(code: Optional[str]) -> str:
     if not code:
         return "未知来源"
     return CHANNELS.get(code, code)
+
+
+def ticket_kind(code: Optional[str]) -> str:
+    return TICKET_KINDS.get(code or "report", code or "")
 
 
 def state(code: Optional[str]) -> str:

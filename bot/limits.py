@@ -17,3 +17,6 @@ COMMENT = 500
 CONVERSATION_ID = 200
 CHANNEL = 40
 PHONE = 40
+# A knowledge-base entry: its question (and each other phrasing of it) and its answer.
+QUESTION = 200
+ANSWER = 2000

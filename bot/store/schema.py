@@ -20,7 +20,7 @@ from sqlalchemy import (
     and_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import declarative_base, relationship, validates
+from sqlalchemy.orm import declarative_base, declared_attr, relationship, validates
 
 from bot import limits
 from bot.errors import InvalidInput
@@ -99,6 +99,9 @@ class Ticket(Base):
     # Set once by the scheduled overdue check, which also writes it into the history.
     overdue_noted_at = Column(DateTime)
     merged_into_id = Column(Integer, ForeignKey("tickets.id"))
+    # "report" (投诉/求助: a problem to fix) or "enquiry" (咨询件: a question the knowledge base did
+    # not answer, for the department to answer): KINDS in bot/store/knowledge.py.
+    kind = Column(String(20), nullable=False, default="report", server_default="report")
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
 
@@ -369,3 +372,71 @@ class SchedulerLease(Base):
     name = Column(String(40), primary_key=True)
     holder = Column(String(200), nullable=False)
     expires_at = Column(DateTime, nullable=False)
+
+
+class _EntryFields:
+    """What an entry of the knowledge base says; kept alike on the entry and on each revision."""
+
+    question = Column(String(200), nullable=False)
+    phrasings = Column(Text, nullable=False, default="")  # other ways of asking, one per line
+    answer = Column(Text, nullable=False)
+    published = Column(Boolean, nullable=False, default=False)
+
+    @declared_attr
+    def department_id(cls):  # noqa: N805 (a column with a foreign key is declared per table)
+        return Column(String(64), ForeignKey("departments.id"), index=cls.__name__ == "KnowledgeEntry")
+
+    @declared_attr
+    def category_id(cls):  # noqa: N805
+        return Column(String(64), ForeignKey("categories.id"))
+
+
+class KnowledgeEntry(_EntryFields, Base):
+    """An entry of the knowledge base (知识库): a question residents ask and the answer staff keep.
+    Only published entries answer residents; `sample` marks the shipped example content."""
+
+    __tablename__ = "knowledge_entries"
+    id = Column(Integer, primary_key=True)
+    sample = Column(Boolean, nullable=False, default=False)
+    version = Column(Integer, nullable=False, default=1)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_by = Column(String(200), nullable=False)
+
+    department = relationship(Department, lazy="joined")
+    category = relationship(Category, lazy="joined")
+
+
+class KnowledgeRevision(_EntryFields, Base):
+    """An entry as one change left it (`change`: created, edited, published, unpublished)."""
+
+    __tablename__ = "knowledge_revisions"
+    id = Column(Integer, primary_key=True)
+    entry_id = Column(Integer, ForeignKey("knowledge_entries.id", ondelete="CASCADE"), nullable=False)
+    version = Column(Integer, nullable=False)
+    change = Column(String(20), nullable=False)
+    changed_by = Column(String(200), nullable=False)
+    changed_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("entry_id", "version", name="uq_knowledge_revisions_entry_version"),)
+
+
+class KnowledgeQuestion(Base):
+    """A question a resident asked, kept when the knowledge base had no good answer ("unanswered")
+    or the resident said the answer did not help ("not_helpful"), and the answers they found helpful
+    ("helpful"), for staff to improve the base. `ticket_id`: the enquiry filed from it;
+    `covered_by_id`: the entry staff wrote from it."""
+
+    __tablename__ = "knowledge_questions"
+    id = Column(Integer, primary_key=True)
+    text = Column(Text, nullable=False)
+    conversation_id = Column(String(200))
+    script = Column(String(20))
+    entry_id = Column(Integer, ForeignKey("knowledge_entries.id", ondelete="SET NULL"))
+    score = Column(Float)
+    outcome = Column(String(20), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
+    covered_by_id = Column(Integer, ForeignKey("knowledge_entries.id", ondelete="SET NULL"))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_knowledge_questions_outcome_created", "outcome", "created_at"),)

@@ -20,6 +20,12 @@ from bot.store.schema import Ticket, TicketEvent, utcnow
 from bot.store.workdays import add_working_days, holidays, local_today
 from bot.taxonomy import Taxonomy
 
+# A ticket's kind: a problem to fix (投诉/求助) or a question the knowledge base did not answer, for
+# the responsible department to answer (咨询件). Labels: bot/labels.py.
+REPORT = "report"
+ENQUIRY = "enquiry"
+KINDS = (REPORT, ENQUIRY)
+
 
 @dataclass
 class NewReport:
@@ -40,6 +46,8 @@ class NewReport:
     # The position the resident's device gave ("用当前位置"), WGS-84.
     latitude: Optional[float] = None
     longitude: Optional[float] = None
+    # "report" (投诉/求助) or "enquiry" (咨询件: a question for the department to answer).
+    kind: str = REPORT
 
 
 class InvalidReport(InvalidInput):
@@ -94,6 +102,8 @@ def check_report(report: NewReport, taxonomy: Taxonomy) -> None:
     ):
         raise InvalidReport("latitude", "位置坐标不对")
     _check_length("actor", "登记人", report.actor, 200)
+    if report.kind not in KINDS:
+        raise InvalidReport("kind", "工单类型不对")
 
 
 def create_ticket(
@@ -132,6 +142,7 @@ def create_ticket(
         lead_department_id=taxonomy.categories[category].department_id,
         deadline=deadline_from(today, taxonomy, category, report.urgency),
         flagged=report.urgency == "emergency",
+        kind=report.kind,
         created_at=now,
         updated_at=now,
     )
