@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-wechat clean
+.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-wechat clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -75,7 +75,7 @@ test-stories: setup model
 		--e2e --fail-on-prediction-errors --no-plot 2>&1 | tee results/test-stories.log
 	@grep -Eq "Evaluating [1-9][0-9]* stories" results/test-stories.log || { echo "no test story was evaluated"; exit 1; }
 
-pytest: setup model browser
+pytest: setup model browser haproxy
 	$(BIN)/python -m pytest -q
 
 test: lint validate test-stories pytest
@@ -91,6 +91,24 @@ shell: setup model
 browser:
 	@{ command -v chromium && fc-list :lang=zh | grep -q . ; } >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+# Debian's HAProxy, in front of several Rasa processes (MINSHENG_RASA_REPLICAS, bot/balancer.py).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+
+# `make run` with REPLICAS Rasa processes and action servers behind HAProxy; they share the store and
+# the conversations in PostgreSQL (database PGDATABASE, created if missing) and their locks in Redis.
+REPLICAS ?= 2
+PGDATABASE ?= minsheng
+run-replicas: setup model haproxy
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(PGDATABASE)'" | grep -q 1 || \
+		psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE "$(PGDATABASE)"'
+	MINSHENG_RASA_REPLICAS=$(REPLICAS) \
+	MINSHENG_DATABASE_URL="$${MINSHENG_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/$(PGDATABASE)}" \
+	MINSHENG_TRACKER_URL="$${MINSHENG_TRACKER_URL:-postgresql://postgres@127.0.0.1:5432/$(PGDATABASE)}" \
+	MINSHENG_LOCK_STORE_URL="$${MINSHENG_LOCK_STORE_URL:-redis://127.0.0.1:6379/0}" \
+		$(BIN)/minsheng run
 
 benchmark: setup model
 	$(BIN)/python -m benchmarks.classification --train-time $(if $(PUBLIC),--public $(PUBLIC))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -58,8 +59,16 @@ def endpoints(action_url: str, tracker_url: str, lock_store_url: str = "") -> Di
 def write_endpoints(path: Path, settings: Settings) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     config = endpoints(settings.actions_url, settings.tracker_url, settings.lock_store_url)
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    _write_whole(path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Replaces the file in one step: Rasa replicas starting together each write it, and none may
+    read another's half-written copy."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def credentials(callback_url: Optional[str], wechat: bool = False) -> Dict[str, Any]:
@@ -82,5 +91,5 @@ def write_credentials(path: Path, callback_url: Optional[str] = None, wechat: bo
     """A callback URL (MINSHENG_CALLBACK_URL) turns on the callback channel, MINSHENG_WECHAT_TOKEN
     the WeChat Official Account channel."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(credentials(callback_url, wechat), allow_unicode=True, sort_keys=False))
+    _write_whole(path, yaml.safe_dump(credentials(callback_url, wechat), allow_unicode=True, sort_keys=False))
     return path

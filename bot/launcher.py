@@ -21,9 +21,9 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional
 
-from bot import settings
+from bot import balancer, settings
 from bot.serve import MODEL, PARTS
-from bot.settings import Settings
+from bot.settings import LOOPBACK, Settings
 from bot.store.migrate import upgrade
 
 LOG_BYTES = 5 * 1024 * 1024  # per file; two older files are kept
@@ -38,8 +38,19 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def commands() -> Dict[str, List[str]]:
-    return {part: [_bin("minsheng"), "serve", part] for part in PARTS}
+def commands(config: Optional[Settings] = None) -> Dict[str, List[str]]:
+    """The processes to start: one of each part, or — MINSHENG_RASA_REPLICAS > 1 — that many action
+    servers and Rasa processes on loopback behind HAProxy (bot/balancer.py), and the web app."""
+    if config is None or config.replicas.count == 1:
+        return {part: [_bin("minsheng"), "serve", part] for part in PARTS}
+    replicas = config.replicas
+    result: Dict[str, List[str]] = {}
+    for part, ports in (("actions", replicas.actions_ports()), ("rasa", replicas.rasa_ports())):
+        for i, port in enumerate(ports, 1):
+            result[f"{part}-{i}"] = [_bin("minsheng"), "serve", part, "--host", LOOPBACK, "--port", str(port)]
+    result["balancer"] = balancer.command(balancer.write(config))
+    result["web"] = [_bin("minsheng"), "serve", "web"]
+    return result
 
 
 class Console:
@@ -242,9 +253,10 @@ def ensure_first_admin(config: Settings) -> str:
 
 def banner(config: Settings, first_admin: str, ready: bool) -> str:
     ports, var = config.ports, config.var_dir
+    replicas = config.replicas.count
+    behind = f"  ({replicas} Rasa processes and action servers behind HAProxy)\n" if replicas > 1 else ""
     return (
-        "\n民生 Minsheng is running:\n"
-        f"  resident chat  http://localhost:{ports.web}/\n"
+        "\n民生 Minsheng is running:\n" + behind + f"  resident chat  http://localhost:{ports.web}/\n"
         f"  health         http://localhost:{ports.web}/healthz\n"
         f"  Rasa server    http://localhost:{ports.rasa}/  (REST: POST /webhooks/rest/webhook; "
         f"HTTP API token in {var / 'rasa-token'} unless MINSHENG_RASA_TOKEN is set)\n"
@@ -267,10 +279,13 @@ def run() -> int:
         return 1
     config = settings.prepare_process()
     ports = config.ports
+    if config.replicas.count > 1 and balancer.missing():
+        print(balancer.missing())
+        return 1
     upgrade(config.database_url)
     first_admin = ensure_first_admin(config)
     config.rasa_token(), config.actions_secret(), config.secret_key()  # made once, before the children read them
-    supervisor = Supervisor(commands(), config.log_dir(), console)
+    supervisor = Supervisor(commands(config), config.log_dir(), console)
     try:
         supervisor.start()
     except BaseException:

@@ -105,6 +105,23 @@ class WeChat:
 
 
 @dataclass(frozen=True)
+class Replicas:
+    """Several Rasa processes, and as many action servers, behind HAProxy (bot/balancer.py), which
+    then listens on the Rasa and action ports; replica i (from 0) listens on base_port + 2i (Rasa)
+    and base_port + 2i + 1 (actions). One (the default): no balancer, the processes listen on the
+    ports themselves."""
+
+    count: int = 1
+    base_port: int = 5100
+
+    def rasa_ports(self) -> List[int]:
+        return [self.base_port + 2 * i for i in range(self.count)]
+
+    def actions_ports(self) -> List[int]:
+        return [self.base_port + 2 * i + 1 for i in range(self.count)]
+
+
+@dataclass(frozen=True)
 class Hosts:
     """The interface each process listens on: loopback unless configured otherwise."""
 
@@ -155,6 +172,7 @@ class Settings:
     # its own days off are `holidays`.
     extra_workdays: FrozenSet[dt.date] = frozenset()
     response_deadlines: Tuple[Tuple[str, ResponseDeadline], ...] = ()
+    replicas: Replicas = Replicas()
 
     # ---------------------------------------------------------------- derived
 
@@ -322,6 +340,17 @@ class Settings:
                 )
             else:
                 wechat = dataclasses.replace(wechat, template_fields=tuple((k.strip(), v.strip()) for k, v in pairs))
+        replicas = Replicas(
+            count=number("MINSHENG_RASA_REPLICAS", "1", int, 1, 16),
+            base_port=number("MINSHENG_REPLICA_BASE_PORT", "5100", int, 1, 65535 - 32),
+        )
+        tracker_url = get("MINSHENG_TRACKER_URL") or f"sqlite:///{var / 'rasa-trackers.db'}"
+        lock_store_url = get("MINSHENG_LOCK_STORE_URL") or ""
+        if replicas.count > 1 and (tracker_url.startswith("sqlite") or not lock_store_url):
+            problems.append(
+                f"MINSHENG_RASA_REPLICAS={replicas.count}: the Rasa processes must share their conversations "
+                "and locks — set MINSHENG_TRACKER_URL to PostgreSQL and MINSHENG_LOCK_STORE_URL to Redis"
+            )
         if wechat.enabled:
             if wechat.aes_key and len(wechat.aes_key) != 43:
                 problems.append("MINSHENG_WECHAT_AES_KEY must be the 43-character EncodingAESKey")
@@ -334,8 +363,8 @@ class Settings:
         settings = cls(
             var_dir=var,
             database_url=database_url,
-            tracker_url=get("MINSHENG_TRACKER_URL") or f"sqlite:///{var / 'rasa-trackers.db'}",
-            lock_store_url=get("MINSHENG_LOCK_STORE_URL") or "",
+            tracker_url=tracker_url,
+            lock_store_url=lock_store_url,
             ports=ports,
             hosts=hosts,
             rasa_url=(get("MINSHENG_RASA_URL") or f"http://127.0.0.1:{ports.rasa}").rstrip("/"),
@@ -366,6 +395,7 @@ class Settings:
             secret_key_value=secret_key,
             extra_workdays=extra_workdays,
             response_deadlines=tuple(sorted(response_deadlines.items())),
+            replicas=replicas,
         )
         if problems:
             raise SettingsError("; ".join(problems))
