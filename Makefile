@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-wechat clean
+.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-scale benchmark-wechat clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -119,6 +119,9 @@ benchmark-console: setup
 
 benchmark-wechat: setup model
 	$(BIN)/python -m benchmarks.wechat
+
+benchmark-scale: setup model haproxy
+	$(BIN)/python -m benchmarks.scale
 
 benchmark-delivery: setup model
 	$(BIN)/python -m benchmarks.delivery

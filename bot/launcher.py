@@ -293,7 +293,8 @@ def run() -> int:
         raise
 
     def show_banner() -> None:
-        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180) and wait_for(
+        # Rasa processes loading their models at once share the cores: each takes longer.
+        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180 * config.replicas.count) and wait_for(
             f"http://127.0.0.1:{ports.actions}/health", 60
         )
         if not supervisor.stopping.is_set():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import socket
@@ -23,7 +22,7 @@ import pytest
 from bot.store.db import session_scope
 from bot.store.schema import Ticket
 from tests.support.scratch import free_port, scratch_database
-from tests.support.stack import ROOT
+from tests.support.stack import ROOT, free_range
 
 pytestmark = pytest.mark.integration
 REPLICA = "X-Minsheng-Replica"
@@ -33,14 +32,6 @@ NUMBER = re.compile(r"MS-\d{8}-\d{4}")
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def free_range(count: int) -> int:
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 2)
-        if all(port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError("no free range of ports")
 
 
 def pid_listening_on(port: int) -> int:

@@ -66,6 +66,24 @@ class CallbackReceiver:
         raise TimeoutError(f"{recipient} never received {needle!r}; got {self.texts(recipient)}")
 
 
+def free_range(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    import random
+    import socket
+
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - count, 2)
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    s = held.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return base
+    raise RuntimeError("no free range of ports")
+
+
 def get_json(url: str):
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
@@ -81,7 +99,10 @@ def post_json(url: str, body, timeout: float = 90, headers: Dict[str, str] | Non
 
 class Stack:
     """The product's processes as `minsheng serve` runs them, configured by the environment; the
-    action server may be reached through another address (`actions_url`, e.g. a proxy in a test)."""
+    action server may be reached through another address (`actions_url`, e.g. a proxy in a test).
+    With `replicas` > 1: that many Rasa processes ("rasa-1", …) and action servers behind HAProxy
+    ("balancer", bot/balancer.py), which listens on the Rasa and action ports, as `minsheng run`
+    starts them."""
 
     def __init__(
         self,
@@ -91,6 +112,7 @@ class Stack:
         ports: Dict[str, int],
         actions_url: str = "",
         extra_env: Dict[str, str] | None = None,
+        replicas: int = 1,
     ) -> None:
         self.var = var
         self.ports = ports
@@ -127,9 +149,37 @@ class Stack:
             "rasa": lambda: get_json(f"http://127.0.0.1:{ports['rasa']}/status?token={TOKEN}").get("model_file"),
             "web": lambda: get_json(f"http://127.0.0.1:{ports['web']}/healthz")["status"] == "ok",
         }
+        self.replicas = replicas
+        if replicas > 1:
+            self._replicate(replicas, minsheng)
         self.processes: Dict[str, subprocess.Popen] = {}
         self.rasa_url = f"http://127.0.0.1:{ports['rasa']}"
         self.web_url = f"http://127.0.0.1:{ports['web']}"
+
+    def _replicate(self, replicas: int, minsheng: str) -> None:
+        from bot import balancer
+        from bot.settings import Settings
+
+        self.env["MINSHENG_RASA_REPLICAS"] = str(replicas)
+        self.env["MINSHENG_REPLICA_BASE_PORT"] = str(free_range(2 * replicas))
+        config = Settings.from_env(self.env)
+        web = self.commands.pop("web")
+        del self.commands["actions"], self.commands["rasa"]
+        health = self.health
+        self.health = {"web": health["web"]}
+        for part, ports in (("actions", config.replicas.actions_ports()), ("rasa", config.replicas.rasa_ports())):
+            for i, port in enumerate(ports, 1):
+                name = f"{part}-{i}"
+                self.commands[name] = [minsheng, "serve", part, "--host", "127.0.0.1", "--port", str(port)]
+                if part == "actions":
+                    self.health[name] = lambda port=port: get_json(f"http://127.0.0.1:{port}/health")["status"] == "ok"
+                else:
+                    self.health[name] = lambda port=port: get_json(f"http://127.0.0.1:{port}/status?token={TOKEN}").get(
+                        "model_file"
+                    )
+        self.commands["balancer"] = balancer.command(balancer.write(config))
+        self.health["balancer"] = health["rasa"]
+        self.commands["web"] = web
 
     # ---------------------------------------------------------------- processes
     @contextlib.contextmanager
@@ -146,7 +196,7 @@ class Stack:
             self.stop()
 
     def start(self, *names: str) -> None:
-        names = names or ("actions", "rasa", "web")
+        names = names or tuple(self.commands)
         for name in names:
             if name not in self.processes or self.processes[name].poll() is not None:
                 log = open(self.var / f"{name}.log", "a")
@@ -154,7 +204,7 @@ class Stack:
                     self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
                 )
         for name in names:
-            self._wait(name, 240)
+            self._wait(name, 240 * self.replicas)
 
     def _wait(self, name: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
