@@ -54,6 +54,9 @@ class TicketSummary(Model):
     place_unknown: bool = Field(False, description="a place was given that the gazetteer does not know: check it")
     flagged: bool = Field(..., description="for the supervisor: an emergency, or reopened by a dissatisfied resident")
     overdue: bool = Field(..., description="open and past its deadline")
+    kind: str = Field(
+        "report", description="report (投诉/求助: a problem to fix) | enquiry (咨询件: a question to answer)"
+    )
 
 
 class TicketDetail(TicketSummary):
@@ -114,6 +117,7 @@ def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
         place_unknown=ticket.place_unknown,
         flagged=bool(ticket.flagged),
         overdue=ticket.is_overdue(today),
+        kind=ticket.kind or "report",
     )
 
 

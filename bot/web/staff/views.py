@@ -465,6 +465,7 @@ async def dashboard(request: web.Request):
             "rated_total": statistics.satisfaction_total(rated),
             "charts": _charts(statistics.weekly_trend(session, period), rated, _names("department")),
             "response_rules": statistics.response_rules(),
+            "kinds": statistics.kinds(session, period),
         }
 
     return await _supervision(request, "staff/dashboard.html", read)
