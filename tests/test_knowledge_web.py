@@ -1,6 +1,6 @@
-"""The knowledge base in the staff console: who may change which entry (attacks made over HTTP
-with a valid session and CSRF token), forms that keep what was typed, publishing, history, the
-residents' questions grouped and turned into entries."""
+"""The knowledge base in the staff console and the JSON API: who may change which entry (attacks
+made over HTTP with a valid session and CSRF token), forms that keep what was typed, publishing,
+history, the residents' questions grouped and turned into entries."""
 
 import datetime as dt
 import re
@@ -49,7 +49,8 @@ def base(sqlite_url):
             tax,
             "admin:admin",
         )
-        return {"road": road.id, "trash": trash.id}
+        tokens = {name: accounts.issue_token(db, name) for name in ("disp", "roads", "trash", "sup")}
+        return {"road": road.id, "trash": trash.id, "tokens": tokens}
 
 
 @pytest.fixture
@@ -235,3 +236,62 @@ async def test_questions_are_grouped_and_an_entry_written_from_them_covers_them(
     with session_scope(sqlite_url) as db:
         assert db.query(KnowledgeQuestion).filter(KnowledgeQuestion.covered_by_id.isnot(None)).count() == 4
     assert '"covered_questions": 4' in audited(sqlite_url, "knowledge_create")[0][1]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_the_api_lists_creates_updates_publishes_with_the_consoles_permissions(client, base, sqlite_url):
+    tokens = base["tokens"]
+    listing = await (await client.get("/api/v1/knowledge?q=路灯", headers=bearer(tokens["sup"]))).json()
+    assert [e["id"] for e in listing["entries"]] == [base["road"]]
+    assert listing["entries"][0]["sample"] and not listing["entries"][0]["editable"]
+
+    body = {
+        "question": "低保怎么申请？",
+        "answer": "向户籍所在地街道（乡镇）提出书面申请。",
+        "category": "social_services",
+    }
+    assert (await client.post("/api/v1/knowledge", headers=bearer(tokens["sup"]), json=body)).status == 403
+    assert (await client.post("/api/v1/knowledge", headers=bearer(tokens["roads"]), json=body)).status == 403
+    bad = await client.post("/api/v1/knowledge", headers=bearer(tokens["disp"]), json={**body, "answer": " "})
+    assert bad.status == 422 and (await bad.json())["error"] == "请填写答案"
+    created = await client.post(
+        "/api/v1/knowledge", headers=bearer(tokens["disp"]), json={**body, "phrasings": ["低保去哪里办"]}
+    )
+    assert created.status == 201
+    made = await created.json()
+    assert made["department"] == "social" and made["phrasings"] == ["低保去哪里办"] and not made["published"]
+
+    url = f"/api/v1/knowledge/{made['id']}"
+    changed = await client.patch(url, headers=bearer(tokens["disp"]), json={"answer": "到街道便民服务中心申请。"})
+    assert (await changed.json())["question"] == "低保怎么申请？" and (await changed.json())["version"] == 2
+    published = await (await client.post(url + "/publish", headers=bearer(tokens["disp"]))).json()
+    assert published["published"] and [h["change"] for h in published["history"]] == [
+        "published",
+        "edited",
+        "created",
+    ]
+    assert published["history"][1]["changed_fields"] == ["answer"]
+
+    road = f"/api/v1/knowledge/{base['road']}"
+    assert (await client.patch(road, headers=bearer(tokens["trash"]), json={"answer": "x"})).status == 403
+    assert (await client.post(road + "/unpublish", headers=bearer(tokens["trash"]))).status == 403
+    assert (await client.post(road + "/unpublish", headers=bearer(tokens["roads"]))).status == 200
+    assert entry(sqlite_url, base["road"])["published"] is False
+    assert (await client.get("/api/v1/knowledge/999999", headers=bearer(tokens["disp"]))).status == 404
+    assert (await client.get("/api/v1/knowledge")).status == 401
+
+
+async def test_the_openapi_document_describes_the_knowledge_base(client):
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    paths = document["paths"]
+    assert set(paths["/api/v1/knowledge"]) == {"get", "post"}
+    assert set(paths["/api/v1/knowledge/{entry_id}"]) == {"get", "patch"}
+    assert "/api/v1/knowledge/{entry_id}/publish" in paths and "/api/v1/knowledge/{entry_id}/unpublish" in paths
+    assert {"question", "phrasings", "answer", "department", "category", "published"} <= set(
+        document["components"]["schemas"]["KnowledgeBody"]["properties"]
+    )
+    assert "history" in document["components"]["schemas"]["KnowledgeDetail"]["properties"]
+    assert any(p["name"] == "kind" for p in paths["/api/v1/tickets"]["get"]["parameters"])
