@@ -376,3 +376,24 @@ async def test_the_ticket_page_shows_the_place_as_the_gazetteer_knows_it(client,
     text = (await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig")
     row = next(line for line in text.splitlines() if line.startswith(numbers[0]))
     assert "锦绣江南5栋后面,枣山街道,城南社区" in row and "街道,社区" in text.splitlines()[0]
+
+
+async def test_the_queue_the_ticket_page_and_the_dashboard_tell_enquiries_apart(client, people, sqlite_url):
+    with session_scope(sqlite_url) as db:
+        enquiry, _ = create_ticket(
+            db, NewReport("e", "c3", "犬只登记要去哪里办？", "safety", kind="enquiry"), taxonomy.load()
+        )
+        number = enquiry.number
+        token = accounts.issue_token(db, "disp")
+    await login(client, "disp")
+    dashboard = await (await client.get("/staff/dashboard")).text()
+    assert re.search(r"投诉/求助 <strong>2</strong> 件，咨询 <strong>1</strong> 件", dashboard)
+    enquiries = await (await client.get("/staff/?kind=enquiry")).text()
+    assert number in enquiries and people["trash"] not in enquiries and "咨询件" in enquiries
+    reports = await (await client.get("/staff/?kind=report")).text()
+    assert number not in reports and people["trash"] in reports and "咨询件" not in reports
+    assert "咨询件" in await (await client.get(f"/staff/tickets/{number}")).text()
+    listing = await (
+        await client.get("/api/v1/tickets?kind=enquiry", headers={"Authorization": f"Bearer {token}"})
+    ).json()
+    assert [(t["number"], t["kind"]) for t in listing["tickets"]] == [(number, "enquiry")]

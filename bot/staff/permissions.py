@@ -7,7 +7,11 @@ and these:
 - view_phone: residents' phone numbers in full (supervisors see them masked, also where a resident
   typed one into their words);
 - file_on_behalf: register what a resident said face to face, by phone, … (not supervisors);
-- view_statistics: the dashboard, the inspection list and the bulletin (not department staff).
+- view_statistics: the dashboard, the inspection list and the bulletin (not department staff);
+- view_knowledge: the knowledge base and the questions residents asked (everyone);
+- edit_knowledge: create, edit, publish and withdraw knowledge-base entries — any entry with
+  edit_all_knowledge, otherwise (department staff) only their own department's entries
+  (`may_edit_entry`); supervisors read only.
 With a ticket, a permission also needs view_ticket of that ticket."""
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ PERMISSIONS: Dict[str, FrozenSet[str]] = {
     "view_phone": frozenset({"dispatcher", "department", "admin"}),
     "file_on_behalf": frozenset({"dispatcher", "department", "admin"}),
     "view_statistics": frozenset({"dispatcher", "supervisor", "admin"}),
+    "view_knowledge": EVERYONE,
+    "edit_knowledge": frozenset({"dispatcher", "department", "admin"}),
+    "edit_all_knowledge": frozenset({"dispatcher", "admin"}),
 }
 
 
@@ -52,6 +59,17 @@ def allows(user: Optional[User], permission: str, ticket: Optional[Ticket] = Non
     if user is None or not user.active or user.role not in _roles(permission):
         return False
     return ticket is None or _sees(user, ticket)
+
+
+def may_edit_entry(user: Optional[User], department_id: Optional[str]) -> bool:
+    """May `user` create, edit, publish or withdraw a knowledge-base entry of `department_id`?
+    Department staff only their own department's (an entry of no department is not theirs)."""
+    if not allows(user, "edit_knowledge"):
+        return False
+    assert user is not None
+    if user.role in PERMISSIONS["edit_all_knowledge"]:
+        return True
+    return department_id is not None and department_id == user.department_id
 
 
 def visible_tickets(user: User, query: Select) -> Select:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.staff.permissions import visible_tickets
 from bot.store import states
 from bot.store.schema import Ticket, User
+from bot.store.tickets import KINDS
 from bot.store.workdays import local_today
 
 PAGE_SIZE = 50
@@ -28,6 +29,7 @@ PARAMETERS = (
     ("category", "string", "category id"),
     ("department", "string", "lead department id"),
     ("urgency", "string", "emergency | hazard | normal"),
+    ("kind", "string", "report (投诉/求助) | enquiry (咨询件)"),
     ("overdue", "string", "1: only open tickets past their deadline"),
     ("flagged", "string", "1: only tickets flagged for the supervisor (emergencies, reopened by the resident)"),
     ("q", "string", "number, words or place"),
@@ -44,6 +46,7 @@ class QueueFilter:
     category: str = ""
     department: str = ""
     urgency: str = ""
+    kind: str = ""
     overdue: bool = False
     flagged: bool = False
     text: str = ""
@@ -70,6 +73,7 @@ class QueueFilter:
             category=query.get("category", "")[:64],
             department=query.get("department", "")[:64],
             urgency=query.get("urgency", "") if query.get("urgency", "") in ("emergency", "hazard", "normal") else "",
+            kind=query.get("kind", "") if query.get("kind", "") in KINDS else "",
             overdue=query.get("overdue") == "1",
             flagged=query.get("flagged") == "1",
             text=query.get("q", "").replace("\x00", "").strip()[:100],  # PostgreSQL refuses NUL
@@ -97,6 +101,8 @@ def apply_filters(query, wanted: QueueFilter):
         query = query.where(Ticket.lead_department_id == wanted.department)
     if wanted.urgency:
         query = query.where(Ticket.urgency == wanted.urgency)
+    if wanted.kind:
+        query = query.where(Ticket.kind == wanted.kind)
     if wanted.overdue:
         query = query.where(Ticket.is_overdue(local_today()))
     if wanted.flagged:

@@ -54,6 +54,9 @@ class TicketSummary(Model):
     place_unknown: bool = Field(False, description="a place was given that the gazetteer does not know: check it")
     flagged: bool = Field(..., description="for the supervisor: an emergency, or reopened by a dissatisfied resident")
     overdue: bool = Field(..., description="open and past its deadline")
+    kind: str = Field(
+        "report", description="report (投诉/求助: a problem to fix) | enquiry (咨询件: a question to answer)"
+    )
 
 
 class TicketDetail(TicketSummary):
@@ -114,6 +117,7 @@ def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
         place_unknown=ticket.place_unknown,
         flagged=bool(ticket.flagged),
         overdue=ticket.is_overdue(today),
+        kind=ticket.kind or "report",
     )
 
 
@@ -177,4 +181,109 @@ def duplicate_candidate(candidate: Any, user: User) -> DuplicateCandidate:
         score=score.total,
         text_score=score.text,
         place_score=score.place,
+    )
+
+
+# ---------------------------------------------------------------- the knowledge base
+
+
+class KnowledgeBody(Model):
+    """An entry as staff write it. Creating needs question and answer; updating changes only the
+    fields given. Department staff write only their own department's entries."""
+
+    question: Optional[str] = Field(None, description="the question as residents ask it (at most 200)")
+    phrasings: Optional[List[str]] = Field(None, description="other ways of asking it, at most 30")
+    answer: Optional[str] = Field(None, description="plain text, links allowed (at most 2000)")
+    department: Optional[str] = Field(None, description="department id; the category's department when left out")
+    category: Optional[str] = Field(None, description="category id")
+    published: Optional[bool] = Field(None, description="true: answers residents; false: a draft")
+
+
+class KnowledgeSummary(Model):
+    """An entry of the knowledge base in a list."""
+
+    id: int
+    question: str
+    phrasings: List[str]
+    answer: str
+    department: Optional[str] = Field(None, description="department id")
+    category: Optional[str] = Field(None, description="category id")
+    published: bool = Field(..., description="answers residents; false: a draft")
+    sample: bool = Field(..., description="shipped example content (示例内容), to be replaced")
+    version: int
+    updated_at: dt.datetime
+    updated_by: str = Field(..., description="who changed it last (role:username)")
+    editable: bool = Field(..., description="the token's user may change it")
+
+
+class KnowledgeRevisionLine(Model):
+    version: int
+    change: str = Field(..., description="created | edited | published | unpublished")
+    changed_at: dt.datetime
+    changed_by: str
+    changed_fields: List[str] = Field(
+        ..., description="question | phrasings | answer | department_id | category_id | published"
+    )
+    question: str
+    phrasings: List[str]
+    answer: str
+    department: Optional[str]
+    category: Optional[str]
+    published: bool
+
+
+class KnowledgeDetail(KnowledgeSummary):
+    """One entry with its revisions, newest first."""
+
+    created_at: dt.datetime
+    history: List[KnowledgeRevisionLine]
+
+
+class KnowledgePage(Model):
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    entries: List[KnowledgeSummary]
+
+
+def knowledge_summary(entry: Any, user: User) -> KnowledgeSummary:
+    """`entry`: a KnowledgeEntry."""
+    return KnowledgeSummary(
+        id=entry.id,
+        question=entry.question,
+        phrasings=[line for line in (entry.phrasings or "").splitlines() if line.strip()],
+        answer=entry.answer,
+        department=entry.department_id,
+        category=entry.category_id,
+        published=bool(entry.published),
+        sample=bool(entry.sample),
+        version=entry.version,
+        updated_at=entry.updated_at,
+        updated_by=entry.updated_by,
+        editable=permissions.may_edit_entry(user, entry.department_id),
+    )
+
+
+def knowledge_detail(entry: Any, changes: List[Any], user: User) -> KnowledgeDetail:
+    """`changes`: bot/staff/knowledge.py history(), newest first."""
+    return KnowledgeDetail(
+        **knowledge_summary(entry, user).dict(),
+        created_at=entry.created_at,
+        history=[
+            KnowledgeRevisionLine(
+                version=c.revision.version,
+                change=c.revision.change,
+                changed_at=c.revision.changed_at,
+                changed_by=c.revision.changed_by,
+                changed_fields=c.fields,
+                question=c.revision.question,
+                phrasings=[line for line in (c.revision.phrasings or "").splitlines() if line.strip()],
+                answer=c.revision.answer,
+                department=c.revision.department_id,
+                category=c.revision.category_id,
+                published=bool(c.revision.published),
+            )
+            for c in changes
+        ],
     )

@@ -439,3 +439,24 @@ def badly_rated(rows: List[SatisfactionRow], below: float = 0.8, at_least: int =
         r for r in rows if r.answered >= at_least and r.satisfaction_rate is not None and r.satisfaction_rate < below
     ]
     return sorted(rated, key=lambda r: (r.satisfaction_rate, -r.answered))
+
+
+@dataclass
+class Kinds:
+    """The period's tickets by kind, as 12345 centres count them: 投诉/求助 and 咨询."""
+
+    reports: int = 0
+    enquiries: int = 0
+
+
+def kinds(session: Session, period: Period) -> Kinds:
+    """How many reports and how many enquiries were collected in the period (one grouped query)."""
+    start, end = period.bounds()
+    counted = dict(
+        session.execute(
+            select(Ticket.kind, func.count())
+            .where(Ticket.created_at >= start, Ticket.created_at < end)
+            .group_by(Ticket.kind)
+        ).all()
+    )
+    return Kinds(reports=int(counted.get("report", 0)), enquiries=int(counted.get("enquiry", 0)))

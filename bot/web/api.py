@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.errors import InvalidInput, Unauthorized
-from bot.staff import accounts, filing, permissions, serializers, workflow
+from bot.errors import InvalidInput, NotPermitted, Unauthorized
+from bot.staff import accounts, filing, knowledge, permissions, serializers, workflow
 from bot.staff.queue import PAGE_SIZE, QueueFilter, search
 from bot.store import duplicates
 from bot.store.workdays import local_today
@@ -132,3 +132,77 @@ async def ticket_duplicates(request: web.Request):
         )
 
     return web.json_response((await db(request, find)).as_json())
+
+
+# ---------------------------------------------------------------- the knowledge base
+
+
+def _entry_id(request: web.Request) -> int:
+    return int(request.match_info["entry_id"])
+
+
+@routes.get("/api/v1/knowledge")
+@authenticated
+async def list_entries(request: web.Request):
+    user, wanted = request["user"], knowledge.EntryFilter.from_query(request.query)
+    if not permissions.allows(user, "view_knowledge"):
+        raise NotPermitted("没有查看知识库的权限")
+    return web.json_response((await db(request, lambda session: knowledge.search(session, user, wanted))).as_json())
+
+
+@routes.post("/api/v1/knowledge")
+@authenticated
+async def create_entry(request: web.Request):
+    fields = await json_object(request)
+    user, addr = request["user"], remote_addr(request)
+
+    def create(session):
+        entry = knowledge.create_entry(session, user, knowledge.draft_of(fields), addr)
+        return knowledge.detail(session, user, entry.id)
+
+    return web.json_response((await db(request, create)).as_json(), status=201)
+
+
+@routes.get(r"/api/v1/knowledge/{entry_id:\d+}")
+@authenticated
+async def get_entry(request: web.Request):
+    user, entry_id = request["user"], _entry_id(request)
+    if not permissions.allows(user, "view_knowledge"):
+        raise NotPermitted("没有查看知识库的权限")
+    return web.json_response((await db(request, lambda session: knowledge.detail(session, user, entry_id))).as_json())
+
+
+@routes.patch(r"/api/v1/knowledge/{entry_id:\d+}")
+@authenticated
+async def update_entry(request: web.Request):
+    """Changes the fields given; the others stay as they are."""
+    fields = await json_object(request)
+    user, entry_id, addr = request["user"], _entry_id(request), remote_addr(request)
+
+    def update(session):
+        knowledge.update_entry(session, user, entry_id, fields, addr)
+        return knowledge.detail(session, user, entry_id)
+
+    return web.json_response((await db(request, update)).as_json())
+
+
+async def _publish(request: web.Request, published: bool) -> web.Response:
+    user, entry_id, addr = request["user"], _entry_id(request), remote_addr(request)
+
+    def publish(session):
+        knowledge.publish_entry(session, user, entry_id, published, addr)
+        return knowledge.detail(session, user, entry_id)
+
+    return web.json_response((await db(request, publish)).as_json())
+
+
+@routes.post(r"/api/v1/knowledge/{entry_id:\d+}/publish")
+@authenticated
+async def publish_entry(request: web.Request):
+    return await _publish(request, True)
+
+
+@routes.post(r"/api/v1/knowledge/{entry_id:\d+}/unpublish")
+@authenticated
+async def unpublish_entry(request: web.Request):
+    return await _publish(request, False)

@@ -28,6 +28,7 @@ from bot.web.chat import routes as chat_routes
 from bot.web.context import RASA, SETTINGS, settings_of
 from bot.web.photos import MAX_BYTES, VAR_DIR_KEY, photo_dir, upload_photo
 from bot.web.staff import security as staff_security
+from bot.web.staff.knowledge import routes as knowledge_routes
 from bot.web.staff.similar import routes as similar_routes
 from bot.web.staff.views import routes as staff_routes
 from bot.web.staff.worklist import routes as worklist_routes
@@ -130,6 +131,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app.router.add_routes(staff_routes)
     app.router.add_routes(worklist_routes)
     app.router.add_routes(similar_routes)
+    app.router.add_routes(knowledge_routes)
     app.router.add_routes(api_routes)
     app.router.add_routes(chat_routes)
     app.cleanup_ctx.append(rasa_client)

@@ -12,6 +12,7 @@ from pydantic.schema import schema as pydantic_schema
 
 from bot import errors
 from bot.staff import serializers, workflow
+from bot.staff.knowledge import PARAMETERS as KNOWLEDGE_PARAMETERS
 from bot.staff.queue import PARAMETERS
 from bot.store.states import LABELS
 
@@ -63,6 +64,11 @@ def document() -> Dict[str, Any]:
         serializers.HistoryLine,
         serializers.DuplicateCandidate,
         serializers.DuplicateList,
+        serializers.KnowledgeBody,
+        serializers.KnowledgeSummary,
+        serializers.KnowledgeRevisionLine,
+        serializers.KnowledgeDetail,
+        serializers.KnowledgePage,
     ]
     schemas = pydantic_schema(models, ref_prefix=REF)["definitions"]
     _nullable(schemas, models)
@@ -74,13 +80,38 @@ def document() -> Dict[str, Any]:
     number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
     actions = {name: f"{action.label}" for name, action in workflow.ACTIONS.items()}
     unauthorized = _error(errors.Unauthorized, "no or bad token")
+    entry_id = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    knowledge_filters: List[Dict[str, Any]] = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
+        for name, kind, text in KNOWLEDGE_PARAMETERS
+    ]
+    entry_body = {"required": True, "content": {"application/json": {"schema": _ref(serializers.KnowledgeBody)}}}
+    no_entry = _error(errors.NotFound, "no such entry")
+    may_not_edit = _error(
+        errors.NotPermitted, "supervisors read only; department staff change only their department's entries"
+    )
+
+    def publishing(summary: str) -> Dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": [entry_id],
+                "responses": {
+                    "200": _json(serializers.KnowledgeDetail, "the entry (unchanged if it already was so)"),
+                    **unauthorized,
+                    **may_not_edit,
+                    **no_entry,
+                },
+            }
+        }
+
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Minsheng staff API",
             "version": "1",
-            "description": "Tickets as the staff console sees them. Every call acts as the token's user, with that "
-            "user's role and department; other departments' tickets answer 404. Errors are "
+            "description": "Tickets and the knowledge base as the staff console sees them. Every call acts as the "
+            "token's user, with that user's role and department; other departments' tickets answer 404. Errors are "
             '{"error": "…"} in Chinese.',
         },
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
@@ -130,6 +161,47 @@ def document() -> Dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/knowledge": {
+                "get": {
+                    "summary": "Knowledge-base entries (知识库), newest change first; every role reads every entry",
+                    "parameters": knowledge_filters,
+                    "responses": {"200": _json(serializers.KnowledgePage, "a page of entries"), **unauthorized},
+                },
+                "post": {
+                    "summary": "Create an entry (question and answer required; a draft unless published is true)",
+                    "requestBody": entry_body,
+                    "responses": {
+                        "201": _json(serializers.KnowledgeDetail, "the new entry"),
+                        **unauthorized,
+                        "400": _json(serializers.Error, "body is not a JSON object"),
+                        **may_not_edit,
+                        **_error(errors.InvalidInput, "what is missing or wrong"),
+                    },
+                },
+            },
+            "/api/v1/knowledge/{entry_id}": {
+                "get": {
+                    "summary": "One entry with its revisions (who, when, what changed), newest first",
+                    "parameters": [entry_id],
+                    "responses": {"200": _json(serializers.KnowledgeDetail, "the entry"), **unauthorized, **no_entry},
+                },
+                "patch": {
+                    "summary": "Change an entry: the fields given, the others kept; a new revision when anything "
+                    "changed",
+                    "parameters": [entry_id],
+                    "requestBody": entry_body,
+                    "responses": {
+                        "200": _json(serializers.KnowledgeDetail, "the entry after the change"),
+                        **unauthorized,
+                        "400": _json(serializers.Error, "body is not a JSON object"),
+                        **may_not_edit,
+                        **no_entry,
+                        **_error(errors.InvalidInput, "a value that cannot be taken"),
+                    },
+                },
+            },
+            "/api/v1/knowledge/{entry_id}/publish": publishing("Publish an entry: it answers residents from now on"),
+            "/api/v1/knowledge/{entry_id}/unpublish": publishing("Withdraw an entry: it no longer answers residents"),
             "/api/v1/tickets/{number}/{action}": {
                 "post": {
                     "summary": "Work a ticket, following the state table: "

@@ -32,7 +32,7 @@ from bot.web.staff.security import SESSION_KEY, csrf_token, current_user, login_
 
 routes = web.RouteTableDef()
 MAX_PASSWORD = 1024  # argon2 is given nothing longer
-STAFF_PERMISSIONS = ("file_on_behalf", "view_statistics", "view_all_departments")
+STAFF_PERMISSIONS = ("file_on_behalf", "view_statistics", "view_all_departments", "view_knowledge")
 
 
 async def page_context(request: web.Request, **extra) -> dict:
@@ -465,6 +465,7 @@ async def dashboard(request: web.Request):
             "rated_total": statistics.satisfaction_total(rated),
             "charts": _charts(statistics.weekly_trend(session, period), rated, _names("department")),
             "response_rules": statistics.response_rules(),
+            "kinds": statistics.kinds(session, period),
         }
 
     return await _supervision(request, "staff/dashboard.html", read)
