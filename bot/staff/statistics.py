@@ -20,12 +20,10 @@ from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
 from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import ResponseClock, local_today, local_zone
+from bot.store.workdays import local_today, local_zone
 
 SOLVED = (states.RESOLVED, states.CLOSED)
-# A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
-# or merge into another ticket: the resident has been taken up or told.
-ANSWERING_STATES = (states.DISPATCHED, states.REJECTED, states.DUPLICATE)
+ANSWERING_STATES = tuple(sorted(states.ANSWERING))  # what answers a resident (响应): bot/store/states.py
 PERIOD_PATTERN = "YYYY-MM（整月）或 YYYY-MM-1 / YYYY-MM-2（上 / 下半月）"
 
 
@@ -141,7 +139,8 @@ def _key_column(by: str):
 
 
 def figures(session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None) -> List[Row]:
-    """The ledger and the three rates of the tickets collected in the period, by department or category."""
+    """The ledger and the three rates of the tickets collected in the period, by department or
+    category: the ledger and the response rate in one pass over the period's tickets."""
     column = _key_column(by)
     start, end = period.bounds()
     now = now or utcnow()
@@ -153,16 +152,18 @@ def figures(session: Session, period: Period, by: str = "department", now: Optio
             func.sum(case((Ticket.status.in_(SOLVED), 1), else_=0)),
             func.sum(case((Ticket.status.in_(states.IN_HAND), 1), else_=0)),
             func.sum(case((Ticket.is_overdue(today), 1), else_=0)),
+            *_response_counts(now),
         )
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .group_by(column)
         .order_by(func.count().desc())
     )
-    rows = [Row(key, int(n), int(s or 0), int(p or 0), int(o or 0)) for key, n, s, p, o in session.execute(query)]
-    answered = responses(session, period, by, now)
+    rows = [
+        Row(key, int(n), int(s or 0), int(p or 0), int(o or 0), int(d or 0), int(a or 0))
+        for key, n, s, p, o, d, a in session.execute(query)
+    ]
     verdicts = _verdicts(session, period, by)
     for row in rows:
-        row.response_due, row.answered_in_time = answered.get(row.key, (0, 0))
         row.rated, row.satisfied = verdicts.get(row.key, (0, 0))
     return rows
 
@@ -181,44 +182,30 @@ def response_rules() -> str:
     return "，".join(words)
 
 
+def _response_counts(now: dt.datetime):
+    """The response rate's two sums over tickets: due an answer by `now` — answered, or past the
+    response deadline kept on the ticket (by urgency, bot/store/workdays.py) — and answered by that
+    deadline (the first answer: states.answers). A ticket the resident cancelled is neither."""
+    counted = Ticket.status != states.CANCELLED
+    due = and_(counted, or_(Ticket.responded_at.isnot(None), Ticket.response_due <= now))
+    in_time = and_(counted, Ticket.responded_at <= Ticket.response_due)
+    return func.sum(case((due, 1), else_=0)), func.sum(case((in_time, 1), else_=0))
+
+
 def responses(
     session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None
 ) -> Dict[str, Tuple[int, int]]:
     """(due an answer, answered in time) by department or category, for the tickets collected in
-    the period. A ticket is due an answer once its response deadline (bot/store/workdays.py, by
-    urgency) has passed or it has been answered; answered in time if its first answer
-    (ANSWERING_STATES or a reply) came by the deadline."""
+    the period (see _response_counts); groups with none due are left out."""
     column = _key_column(by)
     start, end = period.bounds()
-    now = now or utcnow()
-    first_answer = (
-        select(func.min(TicketEvent.at))
-        .where(
-            TicketEvent.ticket_id == Ticket.id,
-            or_(
-                TicketEvent.kind == "reply",
-                and_(TicketEvent.kind == "status", TicketEvent.to_status.in_(ANSWERING_STATES)),
-            ),
-        )
-        .scalar_subquery()
+    query = (
+        select(column, *_response_counts(now or utcnow()))
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .group_by(column)
     )
-    query = select(column, Ticket.urgency, Ticket.created_at, first_answer).where(
-        Ticket.created_at >= start, Ticket.created_at < end
-    )
-    clock = ResponseClock(period.start - dt.timedelta(days=1), period.end + dt.timedelta(days=1))
-    counts: Dict[str, List[int]] = {}
-    # Core rows (no ORM loading): a month of a busy district is some thousands of tickets.
-    for key, urgency, created, answered_at in session.connection().execute(query).all():
-        due = clock.due(created, urgency)
-        if answered_at is None and due > now:
-            continue  # not due yet
-        tally = counts.get(key)
-        if tally is None:
-            tally = counts[key] = [0, 0]
-        tally[0] += 1
-        if answered_at is not None and answered_at <= due:
-            tally[1] += 1
-    return {key: (n_due, n_in_time) for key, (n_due, n_in_time) in counts.items()}
+    counted = {key: (int(d or 0), int(a or 0)) for key, d, a in session.execute(query)}
+    return {key: pair for key, pair in counted.items() if pair[0]}
 
 
 def _verdicts(session: Session, period: Period, by: str) -> Dict[str, Tuple[int, int]]:

@@ -99,6 +99,11 @@ class Ticket(Base):
     # Set once by the scheduled overdue check, which also writes it into the history.
     overdue_noted_at = Column(DateTime)
     merged_into_id = Column(Integer, ForeignKey("tickets.id"))
+    # The response deadline (响应时限) by urgency, fixed when the ticket is filed, and when it was
+    # first answered (states.answers): stamped by bot/store/tickets.py as its history is written, so
+    # that the response rate is counted by the database (bot/staff/statistics.py).
+    response_due = Column(DateTime)
+    responded_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
 
