@@ -243,3 +243,20 @@ def test_a_cancelled_ticket_is_not_due_an_answer(october):
         road = by_key(statistics.figures(db, OCTOBER, "department", now=NOW))["transport"]
     assert road.collected == 6  # still collected (filed in October) ...
     assert (road.answered_in_time, road.response_due) == (2, 4)  # ... but not due an answer
+
+
+def test_the_weekly_trend_counts_by_the_local_calendar_week(database_url, monkeypatch):
+    """Monday 00:30 in Beijing is Sunday 16:30 UTC: that report and its resolution belong to the
+    week that Monday begins, and Sunday 23:30 local to the week before."""
+    monkeypatch.setenv("MINSHENG_TIMEZONE", "Asia/Shanghai")
+    tax = taxonomy.load()
+    with session_scope(database_url) as db:
+        monday, _ = create_ticket(db, NewReport("mon", "c-m", "路灯不亮", "roads"), tax, now=at("2026-10-11 16:30"))
+        sunday, _ = create_ticket(db, NewReport("sun", "c-s", "垃圾满了", "roads"), tax, now=at("2026-10-11 15:30"))
+        for ticket, resolved in ((monday, "2026-10-18 16:10"), (sunday, "2026-10-18 15:50")):
+            transition(db, ticket, states.DISPATCHED, "dispatcher:disp", now=at("2026-10-12 02:00"))
+            transition(db, ticket, states.RESOLVED, "department:d", note="已修好", now=at(resolved))
+    with session_scope(database_url) as db:
+        weeks = {w.start: w for w in statistics.weekly_trend(db, OCTOBER, weeks=6)}
+    assert (weeks[dt.date(2026, 10, 5)].collected, weeks[dt.date(2026, 10, 12)].collected) == (1, 1)
+    assert (weeks[dt.date(2026, 10, 12)].solved, weeks[dt.date(2026, 10, 19)].solved) == (1, 1)

@@ -20,7 +20,7 @@ from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
 from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import local_today, local_zone
+from bot.store.workdays import local_today, local_zone, utc_midnight
 
 SOLVED = (states.RESOLVED, states.CLOSED)
 ANSWERING_STATES = tuple(sorted(states.ANSWERING))  # what answers a resident (响应): bot/store/states.py
@@ -96,12 +96,7 @@ class Period:
         """The period's first and last local midnight as the store keeps times (naive UTC): a report
         filed at 00:30 on the 1st, local time, belongs to that month, not to the one before."""
         zone = local_zone()
-
-        def utc_midnight(day: dt.date) -> dt.datetime:
-            local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-            return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-        return utc_midnight(self.start), utc_midnight(self.end + dt.timedelta(days=1))
+        return utc_midnight(self.start, zone), utc_midnight(self.end + dt.timedelta(days=1), zone)
 
 
 @dataclass
@@ -249,34 +244,37 @@ class Week:
 
 
 def weekly_trend(session: Session, period: Period, weeks: int = 12) -> List[Week]:
-    """Collected and solved (first resolved) per week, Monday to Sunday, for the `weeks` weeks up
-    to the one the period ends in."""
+    """Collected and solved (first resolved) per week, Monday to Sunday of the local calendar (the
+    settings' time zone), for the `weeks` weeks up to the one the period ends in."""
     last_monday = period.end - dt.timedelta(days=period.end.weekday())
-    first = last_monday - dt.timedelta(weeks=weeks - 1)
-    start = dt.datetime.combine(first, dt.time())
-    end = dt.datetime.combine(last_monday + dt.timedelta(days=7), dt.time())
-    found = {first + dt.timedelta(weeks=i): Week(first + dt.timedelta(weeks=i)) for i in range(weeks)}
+    mondays = [last_monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    found = [Week(monday) for monday in mondays]
+    # Each week's first local midnight as the store keeps times (naive UTC), and the next week's.
+    zone = local_zone()
+    edges = [utc_midnight(monday, zone) for monday in [*mondays, mondays[-1] + dt.timedelta(days=7)]]
 
-    def monday(day) -> dt.date:
-        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
-        return day - dt.timedelta(days=day.weekday())
+    def week_of(column):
+        return case(*[(column < edge, index) for index, edge in enumerate(edges[1:])], else_=-1)
 
-    collected = select(func.date(Ticket.created_at), func.count()).where(
-        Ticket.created_at >= start, Ticket.created_at < end
+    collected = week_of(Ticket.created_at).label("week")
+    query = (
+        select(collected, func.count())
+        .where(Ticket.created_at >= edges[0], Ticket.created_at < edges[-1])
+        .group_by(collected)
     )
-    for day, n in session.execute(collected.group_by(func.date(Ticket.created_at))):
-        found[monday(day)].collected += int(n)
+    for index, n in session.execute(query):
+        found[index].collected += int(n)
     resolved = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
         .where(TicketEvent.kind == "status", TicketEvent.to_status == states.RESOLVED)
-        .where(TicketEvent.at >= start, TicketEvent.at < end)
+        .where(TicketEvent.at >= edges[0], TicketEvent.at < edges[-1])
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
-    solved = select(func.date(resolved.c.at), func.count()).group_by(func.date(resolved.c.at))
-    for day, n in session.execute(solved):
-        found[monday(day)].solved += int(n)
-    return list(found.values())
+    solved = week_of(resolved.c.at).label("week")
+    for index, n in session.execute(select(solved, func.count()).group_by(solved)):
+        found[index].solved += int(n)
+    return found
 
 
 @dataclass
