@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from bot import settings, taxonomy
@@ -291,39 +291,39 @@ def overdue_open(
     session: Session, today: Optional[dt.date] = None, per_department: int = 20
 ) -> Tuple[List[OverdueTicket], Dict[str, int]]:
     """The open tickets past their deadline, longest overdue first — at most `per_department` of
-    each department — and how many each department has in all (one pass over the table)."""
+    each department — and how many each department has in all: the counts in one statement, the
+    longest overdue of every department in another (one indexed part per department, reading
+    only the rows shown: ix_tickets_open_department_deadline)."""
     today = today or local_today()
-    by_department = {"partition_by": Ticket.lead_department_id}
-    ranked = (
-        select(
-            Ticket.id,
-            func.row_number().over(**by_department, order_by=(Ticket.deadline.asc(), Ticket.id.asc())).label("rank"),
-            func.count().over(**by_department).label("overdue"),
+    overdue = Ticket.is_overdue(today)
+    counts = {
+        department: int(n)
+        for department, n in session.execute(
+            select(Ticket.lead_department_id, func.count()).where(overdue).group_by(Ticket.lead_department_id)
         )
-        .where(Ticket.is_overdue(today))
-        .subquery()
-    )
-    query = (
+    }
+    parts = [
         select(
-            Ticket.number,
-            Ticket.description,
-            Ticket.lead_department_id.label("department"),
-            Ticket.deadline,
-            Ticket.status,
-            ranked.c.overdue,
-        )
-        .join(ranked, ranked.c.id == Ticket.id)
-        .where(ranked.c.rank <= per_department)
-        .order_by(Ticket.deadline.asc(), Ticket.id.asc())
-    )
-    tickets, counts = [], {}
-    for row in session.execute(query):
-        tickets.append(
-            OverdueTicket(
-                row.number, row.description, row.department, row.deadline, (today - row.deadline).days, row.status
+            select(
+                Ticket.id,
+                Ticket.number,
+                Ticket.description,
+                Ticket.lead_department_id.label("department"),
+                Ticket.deadline,
+                Ticket.status,
             )
+            .where(overdue, Ticket.lead_department_id == department)
+            .order_by(Ticket.deadline.asc(), Ticket.id.asc())
+            .limit(per_department)
+            .subquery()
         )
-        counts[row.department] = int(row.overdue)
+        for department in sorted(counts)
+    ]
+    rows = sorted(session.execute(union_all(*parts)), key=lambda r: (r.deadline, r.id)) if parts else []
+    tickets = [
+        OverdueTicket(r.number, r.description, r.department, r.deadline, (today - r.deadline).days, r.status)
+        for r in rows
+    ]
     return tickets, counts
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import declarative_base, relationship, validates
@@ -66,6 +67,14 @@ class DailySequence(Base):
     __tablename__ = "daily_sequences"
     day = Column(String(8), primary_key=True)
     last = Column(Integer, nullable=False)
+
+
+# A partial index's condition (PostgreSQL and SQLite alike): the open tickets only.
+_OPEN_LIST = ", ".join(f"'{s}'" for s in sorted(states.OPEN))
+OPEN_ONLY = {
+    "postgresql_where": text(f"status IN ({_OPEN_LIST})"),
+    "sqlite_where": text(f"status IN ({_OPEN_LIST})"),
+}
 
 
 class Ticket(Base):
@@ -141,6 +150,10 @@ class Ticket(Base):
         Index("ix_tickets_department_created", "lead_department_id", "created_at"),
         Index("ix_tickets_category_created", "category_id", "created_at"),
         Index("ix_tickets_community_created", "community", "created_at"),
+        # Open tickets by deadline: the queue's "overdue, soonest deadline first" reads its page off
+        # the first, the inspection list the longest overdue of each department off the second.
+        Index("ix_tickets_open_deadline", "deadline", text("id DESC"), **OPEN_ONLY),
+        Index("ix_tickets_open_department_deadline", "lead_department_id", "deadline", "id", **OPEN_ONLY),
     )
 
 

@@ -1,6 +1,6 @@
 """Each ticket's response deadline (响应时限) and first answer, kept on the ticket so that the
 response rate is counted by the database (existing tickets get them from their urgency, their
-filing time and their history).
+filing time and their history); the open tickets indexed by deadline, overall and by department.
 
 Revision ID: 0013
 Revises: 0011
@@ -32,6 +32,13 @@ def upgrade() -> None:
         )
     )
     _response_deadlines(connection)
+    # Open tickets by deadline: the overdue queue's page and the inspection list's longest overdue.
+    open_only = sa.text("status IN ('dispatched', 'in_progress', 'reopened', 'returned', 'submitted')")
+    where = {"postgresql_where": open_only, "sqlite_where": open_only}
+    op.create_index("ix_tickets_open_deadline", "tickets", ["deadline", sa.text("id DESC")], **where)
+    op.create_index(
+        "ix_tickets_open_department_deadline", "tickets", ["lead_department_id", "deadline", "id"], **where
+    )
 
 
 def _response_deadlines(connection) -> None:
@@ -64,6 +71,8 @@ def _response_deadlines(connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_open_department_deadline", table_name="tickets")
+    op.drop_index("ix_tickets_open_deadline", table_name="tickets")
     with op.batch_alter_table("tickets") as batch:
         batch.drop_column("responded_at")
         batch.drop_column("response_due")
