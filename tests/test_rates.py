@@ -114,6 +114,14 @@ def test_the_three_rates_of_a_month_by_department(october):
     assert total.satisfaction_rate == pytest.approx(2 / 3)
 
 
+def test_the_verdicts_a_page_has_read_already_give_the_same_figures(october):
+    with session_scope(october) as db:
+        rated = statistics.satisfaction(db, OCTOBER)
+        shared = statistics.figures(db, OCTOBER, "department", now=NOW, rated=rated)
+        assert shared == statistics.figures(db, OCTOBER, "department", now=NOW)
+        assert sum(r.rated for r in shared) == 3
+
+
 def test_the_same_month_by_category_and_later_when_every_answer_is_due(october):
     with session_scope(october) as db:
         rows = by_key(statistics.figures(db, OCTOBER, "category", now=NOW))

@@ -133,9 +133,16 @@ def _key_column(by: str):
     return Ticket.lead_department_id if by == "department" else Ticket.category_id
 
 
-def figures(session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None) -> List[Row]:
+def figures(
+    session: Session,
+    period: Period,
+    by: str = "department",
+    now: Optional[dt.datetime] = None,
+    rated: Optional[List["SatisfactionRow"]] = None,
+) -> List[Row]:
     """The ledger and the three rates of the tickets collected in the period, by department or
-    category: the ledger and the response rate in one pass over the period's tickets."""
+    category: the ledger and the response rate in one pass over the period's tickets. `rated`:
+    the period's satisfaction(), when the page has it already (by department, the same verdicts)."""
     column = _key_column(by)
     start, end = period.bounds()
     now = now or utcnow()
@@ -157,7 +164,10 @@ def figures(session: Session, period: Period, by: str = "department", now: Optio
         Row(key, int(n), int(s or 0), int(p or 0), int(o or 0), int(d or 0), int(a or 0))
         for key, n, s, p, o, d, a in session.execute(query)
     ]
-    verdicts = _verdicts(session, period, by)
+    if by == "department" and rated is not None:
+        verdicts = {r.department_id: (r.answered, r.satisfied) for r in rated}
+    else:
+        verdicts = _verdicts(session, period, by)
     for row in rows:
         row.rated, row.satisfied = verdicts.get(row.key, (0, 0))
     return rows
