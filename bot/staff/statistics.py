@@ -266,14 +266,14 @@ def weekly_trend(session: Session, period: Period, weeks: int = 12) -> List[Week
     def week_of(column):
         return case(*[(column < edge, index) for index, edge in enumerate(edges[1:])], else_=-1)
 
-    collected = week_of(Ticket.created_at).label("week")
-    query = (
-        select(collected, func.count())
-        .where(Ticket.created_at >= edges[0], Ticket.created_at < edges[-1])
-        .group_by(collected)
-    )
-    for index, n in session.execute(query):
-        found[index].collected += int(n)
+    # One count per week, each a range of the created_at index (cheaper than a week worked out
+    # for each of the 12 weeks' tickets).
+    weekly = [
+        select(func.count()).where(Ticket.created_at >= begin, Ticket.created_at < end).scalar_subquery()
+        for begin, end in zip(edges, edges[1:])
+    ]
+    for week, n in zip(found, session.execute(select(*weekly)).one()):
+        week.collected = int(n)
     resolved = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
         .where(TicketEvent.kind == "status", TicketEvent.to_status == states.RESOLVED)
