@@ -177,7 +177,7 @@ def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
 
 
 def _find(session: Session, period: Period) -> List[Hotspot]:
-    """The period's hot spots, largest first (then fastest growing)."""
+    """All the period's hot spots, largest first (then fastest growing)."""
     import numpy as np
 
     start, end = period.bounds()
@@ -214,4 +214,4 @@ def _find(session: Session, period: Period) -> List[Hotspot]:
                 )
             )
     found.sort(key=lambda h: (-h.size, -(h.growth if h.growth is not None else float("inf")), h.place))
-    return found[:SHOWN]
+    return found
