@@ -166,6 +166,28 @@ def test_hot_spots_rank_clusters_by_size_and_compare_with_the_previous_period(da
         assert set(found[0].numbers) == numbers
 
 
+def test_hot_spots_follow_a_new_report_and_a_corrected_category_at_once(database_url):
+    day, october = dt.datetime(2026, 10, 10, 9, 0), statistics.Period.month(2026, 10)
+    with session_scope(database_url) as db:
+        for i in range(3):
+            text, place = f"锦绣江南{i + 1}栋门口的路灯坏了", f"锦绣江南{i + 1}栋"
+            file(db, f"lamp-{i}", text, place, at=day + dt.timedelta(days=i))
+        boss = accounts.create_user(db, "boss", "correct-horse", "dispatcher")
+    with session_scope(database_url) as db:
+        assert [h.size for h in hotspots.find(db, october)] == [3]
+        assert [h.size for h in hotspots.find(db, october, limit=1)] == [3]  # asked again: the same
+        file(db, "lamp-3", "锦绣江南5栋楼下路灯坏了", "锦绣江南5栋", at=day + dt.timedelta(days=5))
+    with session_scope(database_url) as db:
+        assert [h.size for h in hotspots.find(db, october)] == [4]
+        lamp = db.query(Ticket).filter(Ticket.submission_key == "lamp-0").one()
+        workflow.recategorize(db, db.merge(boss), lamp, "utilities")
+    with session_scope(database_url) as db:
+        found = hotspots.find(db, october)
+        assert [h.size for h in found] == [3] and lamp.number not in found[0].numbers
+        found[0].numbers.clear()  # what a page does with what it is given is its own
+        assert len(hotspots.find(db, october)[0].numbers) == 3
+
+
 # ---------------------------------------------------------------- the resident's answer
 
 

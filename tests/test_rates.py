@@ -11,8 +11,7 @@ from bot.staff import statistics
 from bot.staff.statistics import BadPeriod, Period
 from bot.store import states, surveys
 from bot.store.db import session_scope
-from bot.store.schema import TicketEvent
-from bot.store.tickets import NewReport, create_ticket, transition
+from bot.store.tickets import NewReport, create_ticket, note_in_history, transition
 
 OCTOBER = Period.month(2026, 10)
 NOW = dt.datetime(2026, 11, 2)  # UTC: 2 November 08:00 in Beijing
@@ -24,9 +23,17 @@ def at(text: str) -> dt.datetime:
 
 
 @pytest.fixture
-def october(database_url, monkeypatch):
+def response_deadlines():
+    """MINSHENG_RESPONSE_DEADLINES while the month's tickets are filed ("": the defaults)."""
+    return ""
+
+
+@pytest.fixture
+def october(database_url, monkeypatch, response_deadlines):
     for name in ("MINSHENG_HOLIDAYS", "MINSHENG_WORKDAYS", "MINSHENG_RESPONSE_DEADLINES"):
         monkeypatch.delenv(name, raising=False)
+    if response_deadlines:
+        monkeypatch.setenv("MINSHENG_RESPONSE_DEADLINES", response_deadlines)
     tax = taxonomy.load()
     with session_scope(database_url) as db:
 
@@ -60,16 +67,8 @@ def october(database_url, monkeypatch):
 
         # 综合行政执法局（环卫） (sanitation)
         s1 = ticket("s1", "sanitation", "2026-10-15 02:00", "hazard")  # due the same day, 16:00 UTC
-        db.add(
-            TicketEvent(
-                ticket_id=s1.id,
-                at=at("2026-10-15 06:00"),
-                actor="dispatcher:disp",
-                from_status=s1.status,
-                to_status=s1.status,
-                note="已电话联系居民",
-                kind="reply",
-            )
+        note_in_history(
+            db, s1, "dispatcher:disp", "已电话联系居民", now=at("2026-10-15 06:00"), kind=states.REPLY
         )  # contacted in time; dispatched only the next day
         move(s1, states.DISPATCHED, "2026-10-16 01:00")
         s2 = ticket("s2", "sanitation", "2026-10-16 02:00", "emergency")  # due within the hour
@@ -113,6 +112,14 @@ def test_the_three_rates_of_a_month_by_department(october):
     assert total.response_rate == pytest.approx(5 / 8)
     assert total.solved_rate == pytest.approx(2 / 9)
     assert total.satisfaction_rate == pytest.approx(2 / 3)
+
+
+def test_the_verdicts_a_page_has_read_already_give_the_same_figures(october):
+    with session_scope(october) as db:
+        rated = statistics.satisfaction(db, OCTOBER)
+        shared = statistics.figures(db, OCTOBER, "department", now=NOW, rated=rated)
+        assert shared == statistics.figures(db, OCTOBER, "department", now=NOW)
+        assert sum(r.rated for r in shared) == 3
 
 
 def test_the_same_month_by_category_and_later_when_every_answer_is_due(october):
@@ -180,15 +187,14 @@ def test_the_inspection_shows_the_longest_overdue_of_each_department_and_counts_
 
 
 @pytest.mark.parametrize(
-    "deadlines", ["", "emergency=1h,hazard=0d,normal=1d", "emergency=1d,hazard=3h,normal=2d", "normal=4h"]
+    "response_deadlines", ["", "emergency=1h,hazard=0d,normal=1d", "emergency=1d,hazard=3h,normal=2d", "normal=4h"]
 )
-def test_the_month_counted_in_the_database_agrees_with_each_ticket_s_own_deadline(october, monkeypatch, deadlines):
-    """However the response deadlines are configured, the month's counts are those of each ticket
-    compared with its own response_due (bot/store/workdays.py)."""
+def test_the_month_counted_in_the_database_agrees_with_each_ticket_s_own_deadline(october, response_deadlines):
+    """However the response deadlines are configured when the tickets are filed, the month's counts
+    are those of each ticket's history compared with its own response_due (bot/store/workdays.py)."""
     from bot.store.schema import Ticket
     from bot.store.workdays import response_due
 
-    monkeypatch.setenv("MINSHENG_RESPONSE_DEADLINES", deadlines)
     start, end = OCTOBER.bounds()
     expected: dict = {}
     with session_scope(october) as db:
@@ -223,3 +229,42 @@ def test_a_period_begins_at_local_midnight(database_url, monkeypatch):
     # 23:30 on 30 September in Beijing is September's; 00:30 on 1 October is October's; 01:00 on
     # 1 November (17:00 UTC the day before) is November's
     assert (october, november) == (1, 1)
+
+
+def test_a_response_deadline_is_the_one_in_force_when_the_ticket_was_filed(october, monkeypatch):
+    """Deadlines configured later apply to the tickets filed later: October's figures stay."""
+    monkeypatch.setenv("MINSHENG_RESPONSE_DEADLINES", "emergency=1d,hazard=3d,normal=5d")
+    with session_scope(october) as db:
+        trash = by_key(statistics.figures(db, OCTOBER, "category", now=NOW))["sanitation"]
+    assert (trash.answered_in_time, trash.response_due) == (2, 3)
+
+
+def test_a_cancelled_ticket_is_not_due_an_answer(october):
+    tax = taxonomy.load()
+    with session_scope(october) as db:
+        for key, created in (("gone", "2026-10-05 02:00"), ("gone-after-reply", "2026-10-06 02:00")):
+            ticket, _ = create_ticket(db, NewReport(key, f"c-{key}", "路口井盖丢了", "roads"), tax, now=at(created))
+            if key == "gone-after-reply":
+                note_in_history(db, ticket, "dispatcher:disp", "已记录", now=at("2026-10-09 02:00"), kind=states.REPLY)
+            transition(db, ticket, states.CANCELLED, "resident", now=at("2026-10-10 02:00"))
+    with session_scope(october) as db:
+        road = by_key(statistics.figures(db, OCTOBER, "department", now=NOW))["transport"]
+    assert road.collected == 6  # still collected (filed in October) ...
+    assert (road.answered_in_time, road.response_due) == (2, 4)  # ... but not due an answer
+
+
+def test_the_weekly_trend_counts_by_the_local_calendar_week(database_url, monkeypatch):
+    """Monday 00:30 in Beijing is Sunday 16:30 UTC: that report and its resolution belong to the
+    week that Monday begins, and Sunday 23:30 local to the week before."""
+    monkeypatch.setenv("MINSHENG_TIMEZONE", "Asia/Shanghai")
+    tax = taxonomy.load()
+    with session_scope(database_url) as db:
+        monday, _ = create_ticket(db, NewReport("mon", "c-m", "路灯不亮", "roads"), tax, now=at("2026-10-11 16:30"))
+        sunday, _ = create_ticket(db, NewReport("sun", "c-s", "垃圾满了", "roads"), tax, now=at("2026-10-11 15:30"))
+        for ticket, resolved in ((monday, "2026-10-18 16:10"), (sunday, "2026-10-18 15:50")):
+            transition(db, ticket, states.DISPATCHED, "dispatcher:disp", now=at("2026-10-12 02:00"))
+            transition(db, ticket, states.RESOLVED, "department:d", note="已修好", now=at(resolved))
+    with session_scope(database_url) as db:
+        weeks = {w.start: w for w in statistics.weekly_trend(db, OCTOBER, weeks=6)}
+    assert (weeks[dt.date(2026, 10, 5)].collected, weeks[dt.date(2026, 10, 12)].collected) == (1, 1)
+    assert (weeks[dt.date(2026, 10, 12)].solved, weeks[dt.date(2026, 10, 19)].solved) == (1, 1)

@@ -154,6 +154,8 @@ async def test_queue_filters(client, people):
     assert people["trash"] in page and people["road"] not in page
     page = await (await client.get("/staff/?q=路灯")).text()
     assert people["road"] in page and people["trash"] not in page
+    page = await (await client.get(f"/staff/?q={people['road'].lower()}")).text()  # a number in either case
+    assert people["road"] in page and people["trash"] not in page
     page = await (await client.get("/staff/?status=resolved")).text()
     assert "没有符合条件的工单" in page
 

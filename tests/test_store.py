@@ -154,6 +154,27 @@ def test_migrations_downgrade_and_upgrade_again(database_url):
     assert "tickets" in sa.inspect(sa.create_engine(database_url)).get_table_names()
 
 
+def test_the_response_migration_gives_existing_tickets_their_response_deadline_and_first_answer(database_url):
+    from alembic import command
+
+    from bot.store.migrate import alembic_config, upgrade
+    from bot.store.workdays import response_due
+
+    tax = taxonomy.load()
+    with session_scope(database_url) as session:
+        answered, _ = create_ticket(session, report("m1", urgency="hazard"), tax, now=NOON_UTC)
+        transition(session, answered, states.DISPATCHED, "dispatcher:d", now=NOON_UTC + dt.timedelta(hours=3))
+        transition(session, answered, states.IN_PROGRESS, "department:d", now=NOON_UTC + dt.timedelta(hours=4))
+        waiting, _ = create_ticket(session, report("m2", urgency="emergency"), tax, now=NOON_UTC)
+    command.downgrade(alembic_config(database_url), "0011")
+    upgrade(database_url)
+    with session_scope(database_url) as session:
+        answered, waiting = find_by_number(session, answered.number), find_by_number(session, waiting.number)
+        assert answered.responded_at == NOON_UTC + dt.timedelta(hours=3) and waiting.responded_at is None
+        assert answered.response_due == response_due(NOON_UTC, "hazard") == dt.datetime(2026, 11, 25, 16, 0)
+        assert waiting.response_due == NOON_UTC + dt.timedelta(hours=1)
+
+
 def test_a_ticket_records_its_street_and_community_or_is_flagged(database_url):
     tax = taxonomy.load()
     with session_scope(database_url) as session:

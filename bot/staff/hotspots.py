@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, literal, select, union_all
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.staff.statistics import Period
 from bot.store import duplicates
-from bot.store.schema import Ticket
+from bot.store.schema import Ticket, TicketEvent
 
 GROUPS = 10  # the largest (category, place) groups of the period that are clustered
 PER_GROUP = 80  # the newest reports read of each group and period
@@ -116,8 +118,8 @@ def _clusters(scores, at_least: float) -> List[List[int]]:
     return [c for c in found if len(c) >= 2]
 
 
-def _place_of(members: Sequence[Any]) -> str:
-    names = [duplicates.spot_of(duplicates.Probe.of_ticket(t)).name for t in members]
+def _place_of(members: Sequence[duplicates.Probe]) -> str:
+    names = [duplicates.spot_of(p).name for p in members]
     named = [n for n in names if n]
     if named:
         return max(set(named), key=named.count)
@@ -125,8 +127,59 @@ def _place_of(members: Sequence[Any]) -> str:
     return first.community or first.street or (first.location or "（地点不详）")[:20]
 
 
+# The hot spots last found for each period, with the store's state they were found in (see _stamp).
+_FOUND: "OrderedDict[Tuple[dt.datetime, dt.datetime], Tuple[Tuple[Any, ...], List[Hotspot]]]" = OrderedDict()
+_KEPT = 32
+_LOCK = threading.Lock()
+
+
+def _stamp(session: Session) -> Tuple[Any, ...]:
+    """What changes whenever a ticket is filed or changed: the newest ticket and the newest line of
+    any ticket's history (every change writes one, a category corrected included), with when each
+    was written — primary-key look-ups — and which store and threshold they are judged by."""
+    newest_ticket = select(Ticket.id, Ticket.created_at).order_by(Ticket.id.desc()).limit(1).subquery()
+    newest_line = select(TicketEvent.id, TicketEvent.at).order_by(TicketEvent.id.desc()).limit(1).subquery()
+    found = session.execute(
+        select(
+            select(newest_ticket.c.id).scalar_subquery(),
+            select(newest_ticket.c.created_at).scalar_subquery(),
+            select(newest_line.c.id).scalar_subquery(),
+            select(newest_line.c.at).scalar_subquery(),
+        )
+    ).one()
+    return (str(session.get_bind().url), duplicates.threshold(), *found)
+
+
+def forget() -> None:
+    """Drops the hot spots found so far: the next find() of each period works them out anew."""
+    with _LOCK:
+        _FOUND.clear()
+
+
 def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
-    """The period's hot spots, largest first (then fastest growing)."""
+    """The period's hot spots, largest first (then fastest growing). Worked out once for each
+    period and state of the store (the dashboard, the bulletin and the page ask the same); a new
+    ticket or a change anywhere and they are worked out again."""
+    key, stamp = period.bounds(), tuple(_stamp(session))
+    with _LOCK:
+        kept = _FOUND.get(key)
+        if kept is not None and kept[0] == stamp:
+            _FOUND.move_to_end(key)
+    if kept is None or kept[0] != stamp:
+        kept = (stamp, _find(session, period))
+        with _LOCK:
+            _FOUND[key] = kept
+            _FOUND.move_to_end(key)
+            while len(_FOUND) > _KEPT:
+                _FOUND.popitem(last=False)
+    # Copies: the caller may shorten or redact what it shows.
+    return [replace(h, numbers=list(h.numbers)) for h in kept[1][:limit]]
+
+
+def _find(session: Session, period: Period) -> List[Hotspot]:
+    """All the period's hot spots, largest first (then fastest growing)."""
+    import numpy as np
+
     start, end = period.bounds()
     before, _ = previous_period(period).bounds()
     at_least = duplicates.threshold()
@@ -144,13 +197,14 @@ def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
             if earlier:
                 across = scores[len(now) :, cluster]
                 previous = int((across.max(axis=1) >= at_least).sum())
-            central = max(cluster, key=lambda i: current[i, cluster].sum())
+            # The report most like the others (the first of equals).
+            central = cluster[int(current[np.ix_(cluster, cluster)].sum(axis=1).argmax())]
             found.append(
                 Hotspot(
                     category_id=group[0],
                     street=group[1],
                     community=group[2],
-                    place=_place_of(members),
+                    place=_place_of([probes[i] for i in cluster]),
                     summary=now[central].description,
                     size=len(members),
                     previous=previous,
@@ -160,4 +214,4 @@ def find(session: Session, period: Period, limit: int = SHOWN) -> List[Hotspot]:
                 )
             )
     found.sort(key=lambda h: (-h.size, -(h.growth if h.growth is not None else float("inf")), h.place))
-    return found[:limit]
+    return found

@@ -132,7 +132,8 @@ def detail(ticket: Ticket, user: User, today: dt.date) -> TicketDetail:
         latitude=ticket.latitude,
         longitude=ticket.longitude,
         phone=permissions.shown_phone(user, ticket.phone) or None,
-        response_due=response_due(ticket.created_at, ticket.urgency),
+        # As fixed when it was filed (the response rate counts by it); computed for a ticket without.
+        response_due=ticket.response_due or response_due(ticket.created_at, ticket.urgency),
         history=[
             HistoryLine(
                 **{

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from bot import settings, taxonomy
@@ -20,12 +20,10 @@ from bot.ratings import LEVELS, REOPENING, SATISFIED
 from bot.store import states
 from bot.store.schema import Survey, Ticket, TicketEvent, utcnow
 from bot.store.surveys import ANSWERED
-from bot.store.workdays import ResponseClock, local_today, local_zone
+from bot.store.workdays import local_today, local_zone, utc_midnight
 
 SOLVED = (states.RESOLVED, states.CLOSED)
-# A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
-# or merge into another ticket: the resident has been taken up or told.
-ANSWERING_STATES = (states.DISPATCHED, states.REJECTED, states.DUPLICATE)
+ANSWERING_STATES = tuple(sorted(states.ANSWERING))  # what answers a resident (响应): bot/store/states.py
 PERIOD_PATTERN = "YYYY-MM（整月）或 YYYY-MM-1 / YYYY-MM-2（上 / 下半月）"
 
 
@@ -98,12 +96,7 @@ class Period:
         """The period's first and last local midnight as the store keeps times (naive UTC): a report
         filed at 00:30 on the 1st, local time, belongs to that month, not to the one before."""
         zone = local_zone()
-
-        def utc_midnight(day: dt.date) -> dt.datetime:
-            local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-            return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-        return utc_midnight(self.start), utc_midnight(self.end + dt.timedelta(days=1))
+        return utc_midnight(self.start, zone), utc_midnight(self.end + dt.timedelta(days=1), zone)
 
 
 @dataclass
@@ -140,8 +133,16 @@ def _key_column(by: str):
     return Ticket.lead_department_id if by == "department" else Ticket.category_id
 
 
-def figures(session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None) -> List[Row]:
-    """The ledger and the three rates of the tickets collected in the period, by department or category."""
+def figures(
+    session: Session,
+    period: Period,
+    by: str = "department",
+    now: Optional[dt.datetime] = None,
+    rated: Optional[List["SatisfactionRow"]] = None,
+) -> List[Row]:
+    """The ledger and the three rates of the tickets collected in the period, by department or
+    category: the ledger and the response rate in one pass over the period's tickets. `rated`:
+    the period's satisfaction(), when the page has it already (by department, the same verdicts)."""
     column = _key_column(by)
     start, end = period.bounds()
     now = now or utcnow()
@@ -153,16 +154,21 @@ def figures(session: Session, period: Period, by: str = "department", now: Optio
             func.sum(case((Ticket.status.in_(SOLVED), 1), else_=0)),
             func.sum(case((Ticket.status.in_(states.IN_HAND), 1), else_=0)),
             func.sum(case((Ticket.is_overdue(today), 1), else_=0)),
+            *_response_counts(now),
         )
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .group_by(column)
         .order_by(func.count().desc())
     )
-    rows = [Row(key, int(n), int(s or 0), int(p or 0), int(o or 0)) for key, n, s, p, o in session.execute(query)]
-    answered = responses(session, period, by, now)
-    verdicts = _verdicts(session, period, by)
+    rows = [
+        Row(key, int(n), int(s or 0), int(p or 0), int(o or 0), int(d or 0), int(a or 0))
+        for key, n, s, p, o, d, a in session.execute(query)
+    ]
+    if by == "department" and rated is not None:
+        verdicts = {r.department_id: (r.answered, r.satisfied) for r in rated}
+    else:
+        verdicts = _verdicts(session, period, by)
     for row in rows:
-        row.response_due, row.answered_in_time = answered.get(row.key, (0, 0))
         row.rated, row.satisfied = verdicts.get(row.key, (0, 0))
     return rows
 
@@ -181,44 +187,30 @@ def response_rules() -> str:
     return "，".join(words)
 
 
+def _response_counts(now: dt.datetime):
+    """The response rate's two sums over tickets: due an answer by `now` — answered, or past the
+    response deadline kept on the ticket (by urgency, bot/store/workdays.py) — and answered by that
+    deadline (the first answer: states.answers). A ticket the resident cancelled is neither."""
+    counted = Ticket.status != states.CANCELLED
+    due = and_(counted, or_(Ticket.responded_at.isnot(None), Ticket.response_due <= now))
+    in_time = and_(counted, Ticket.responded_at <= Ticket.response_due)
+    return func.sum(case((due, 1), else_=0)), func.sum(case((in_time, 1), else_=0))
+
+
 def responses(
     session: Session, period: Period, by: str = "department", now: Optional[dt.datetime] = None
 ) -> Dict[str, Tuple[int, int]]:
     """(due an answer, answered in time) by department or category, for the tickets collected in
-    the period. A ticket is due an answer once its response deadline (bot/store/workdays.py, by
-    urgency) has passed or it has been answered; answered in time if its first answer
-    (ANSWERING_STATES or a reply) came by the deadline."""
+    the period (see _response_counts); groups with none due are left out."""
     column = _key_column(by)
     start, end = period.bounds()
-    now = now or utcnow()
-    first_answer = (
-        select(func.min(TicketEvent.at))
-        .where(
-            TicketEvent.ticket_id == Ticket.id,
-            or_(
-                TicketEvent.kind == "reply",
-                and_(TicketEvent.kind == "status", TicketEvent.to_status.in_(ANSWERING_STATES)),
-            ),
-        )
-        .scalar_subquery()
+    query = (
+        select(column, *_response_counts(now or utcnow()))
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .group_by(column)
     )
-    query = select(column, Ticket.urgency, Ticket.created_at, first_answer).where(
-        Ticket.created_at >= start, Ticket.created_at < end
-    )
-    clock = ResponseClock(period.start - dt.timedelta(days=1), period.end + dt.timedelta(days=1))
-    counts: Dict[str, List[int]] = {}
-    # Core rows (no ORM loading): a month of a busy district is some thousands of tickets.
-    for key, urgency, created, answered_at in session.connection().execute(query).all():
-        due = clock.due(created, urgency)
-        if answered_at is None and due > now:
-            continue  # not due yet
-        tally = counts.get(key)
-        if tally is None:
-            tally = counts[key] = [0, 0]
-        tally[0] += 1
-        if answered_at is not None and answered_at <= due:
-            tally[1] += 1
-    return {key: (n_due, n_in_time) for key, (n_due, n_in_time) in counts.items()}
+    counted = {key: (int(d or 0), int(a or 0)) for key, d, a in session.execute(query)}
+    return {key: pair for key, pair in counted.items() if pair[0]}
 
 
 def _verdicts(session: Session, period: Period, by: str) -> Dict[str, Tuple[int, int]]:
@@ -262,34 +254,37 @@ class Week:
 
 
 def weekly_trend(session: Session, period: Period, weeks: int = 12) -> List[Week]:
-    """Collected and solved (first resolved) per week, Monday to Sunday, for the `weeks` weeks up
-    to the one the period ends in."""
+    """Collected and solved (first resolved) per week, Monday to Sunday of the local calendar (the
+    settings' time zone), for the `weeks` weeks up to the one the period ends in."""
     last_monday = period.end - dt.timedelta(days=period.end.weekday())
-    first = last_monday - dt.timedelta(weeks=weeks - 1)
-    start = dt.datetime.combine(first, dt.time())
-    end = dt.datetime.combine(last_monday + dt.timedelta(days=7), dt.time())
-    found = {first + dt.timedelta(weeks=i): Week(first + dt.timedelta(weeks=i)) for i in range(weeks)}
+    mondays = [last_monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    found = [Week(monday) for monday in mondays]
+    # Each week's first local midnight as the store keeps times (naive UTC), and the next week's.
+    zone = local_zone()
+    edges = [utc_midnight(monday, zone) for monday in [*mondays, mondays[-1] + dt.timedelta(days=7)]]
 
-    def monday(day) -> dt.date:
-        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
-        return day - dt.timedelta(days=day.weekday())
+    def week_of(column):
+        return case(*[(column < edge, index) for index, edge in enumerate(edges[1:])], else_=-1)
 
-    collected = select(func.date(Ticket.created_at), func.count()).where(
-        Ticket.created_at >= start, Ticket.created_at < end
-    )
-    for day, n in session.execute(collected.group_by(func.date(Ticket.created_at))):
-        found[monday(day)].collected += int(n)
+    # One count per week, each a range of the created_at index (cheaper than a week worked out
+    # for each of the 12 weeks' tickets).
+    weekly = [
+        select(func.count()).where(Ticket.created_at >= begin, Ticket.created_at < end).scalar_subquery()
+        for begin, end in zip(edges, edges[1:])
+    ]
+    for week, n in zip(found, session.execute(select(*weekly)).one()):
+        week.collected = int(n)
     resolved = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
         .where(TicketEvent.kind == "status", TicketEvent.to_status == states.RESOLVED)
-        .where(TicketEvent.at >= start, TicketEvent.at < end)
+        .where(TicketEvent.at >= edges[0], TicketEvent.at < edges[-1])
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
-    solved = select(func.date(resolved.c.at), func.count()).group_by(func.date(resolved.c.at))
-    for day, n in session.execute(solved):
-        found[monday(day)].solved += int(n)
-    return list(found.values())
+    solved = week_of(resolved.c.at).label("week")
+    for index, n in session.execute(select(solved, func.count()).group_by(solved)):
+        found[index].solved += int(n)
+    return found
 
 
 @dataclass
@@ -306,39 +301,39 @@ def overdue_open(
     session: Session, today: Optional[dt.date] = None, per_department: int = 20
 ) -> Tuple[List[OverdueTicket], Dict[str, int]]:
     """The open tickets past their deadline, longest overdue first — at most `per_department` of
-    each department — and how many each department has in all (one pass over the table)."""
+    each department — and how many each department has in all: the counts in one statement, the
+    longest overdue of every department in another (one indexed part per department, reading
+    only the rows shown: ix_tickets_open_department_deadline)."""
     today = today or local_today()
-    by_department = {"partition_by": Ticket.lead_department_id}
-    ranked = (
-        select(
-            Ticket.id,
-            func.row_number().over(**by_department, order_by=(Ticket.deadline.asc(), Ticket.id.asc())).label("rank"),
-            func.count().over(**by_department).label("overdue"),
+    overdue = Ticket.is_overdue(today)
+    counts = {
+        department: int(n)
+        for department, n in session.execute(
+            select(Ticket.lead_department_id, func.count()).where(overdue).group_by(Ticket.lead_department_id)
         )
-        .where(Ticket.is_overdue(today))
-        .subquery()
-    )
-    query = (
+    }
+    parts = [
         select(
-            Ticket.number,
-            Ticket.description,
-            Ticket.lead_department_id.label("department"),
-            Ticket.deadline,
-            Ticket.status,
-            ranked.c.overdue,
-        )
-        .join(ranked, ranked.c.id == Ticket.id)
-        .where(ranked.c.rank <= per_department)
-        .order_by(Ticket.deadline.asc(), Ticket.id.asc())
-    )
-    tickets, counts = [], {}
-    for row in session.execute(query):
-        tickets.append(
-            OverdueTicket(
-                row.number, row.description, row.department, row.deadline, (today - row.deadline).days, row.status
+            select(
+                Ticket.id,
+                Ticket.number,
+                Ticket.description,
+                Ticket.lead_department_id.label("department"),
+                Ticket.deadline,
+                Ticket.status,
             )
+            .where(overdue, Ticket.lead_department_id == department)
+            .order_by(Ticket.deadline.asc(), Ticket.id.asc())
+            .limit(per_department)
+            .subquery()
         )
-        counts[row.department] = int(row.overdue)
+        for department in sorted(counts)
+    ]
+    rows = sorted(session.execute(union_all(*parts)), key=lambda r: (r.deadline, r.id)) if parts else []
+    tickets = [
+        OverdueTicket(r.number, r.description, r.department, r.deadline, (today - r.deadline).days, r.status)
+        for r in rows
+    ]
     return tickets, counts
 
 

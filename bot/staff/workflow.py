@@ -25,8 +25,8 @@ from bot.errors import NotPermitted as NotPermitted  # re-exported: callers catc
 from bot.ratings import LEVELS, Rating
 from bot.staff import audit, permissions
 from bot.store import followers, outbox, states, surveys
-from bot.store.schema import Department, Ticket, TicketAssist, TicketEvent, User, utcnow
-from bot.store.tickets import find_by_number, transition
+from bot.store.schema import Department, Ticket, TicketAssist, User
+from bot.store.tickets import find_by_number, note_in_history, transition
 from bot.taxonomy import load as load_taxonomy
 
 # Any refusal of an action: wrong state, missing reason, not this user's to take, unknown value.
@@ -91,17 +91,7 @@ def _text(values: Values, name: str, what: str, limit: int = limits.NOTE) -> str
 
 def _history_line(session: Session, user: User, ticket: Ticket, note: str, kind: str = "note") -> None:
     """A line in the ticket's history that changes no state (a note, a reply, a correction)."""
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=utcnow(),
-            actor=_actor(user),
-            from_status=ticket.status,
-            to_status=ticket.status,
-            note=note,
-            kind=kind,
-        )
-    )
+    note_in_history(session, ticket, _actor(user), note, kind=kind)
 
 
 def _move(

@@ -37,6 +37,11 @@ def get_engine(url: Optional[str] = None) -> Engine:
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, future=True, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif url.startswith("postgresql"):
+        # No JIT compilation: PostgreSQL compiles a query once its estimated cost passes 100,000,
+        # which a count over a department's share of 100,000 tickets does — 40 ms of compiling for
+        # a 20 ms query. The store's queries are short; none gains from it.
+        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
     else:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     return engine

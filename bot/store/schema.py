@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import declarative_base, declared_attr, relationship, validates
@@ -68,6 +69,17 @@ class DailySequence(Base):
     last = Column(Integer, nullable=False)
 
 
+# A partial index's condition (PostgreSQL and SQLite alike): the open tickets only.
+_OPEN_LIST = ", ".join(f"'{s}'" for s in sorted(states.OPEN))
+OPEN_ONLY = {
+    "postgresql_where": text(f"status IN ({_OPEN_LIST})"),
+    "sqlite_where": text(f"status IN ({_OPEN_LIST})"),
+}
+
+
+FIGURES = ["lead_department_id", "category_id", "status", "deadline", "response_due", "responded_at"]
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     id = Column(Integer, primary_key=True)
@@ -100,8 +112,13 @@ class Ticket(Base):
     overdue_noted_at = Column(DateTime)
     merged_into_id = Column(Integer, ForeignKey("tickets.id"))
     # "report" (投诉/求助: a problem to fix) or "enquiry" (咨询件: a question the knowledge base did
-    # not answer, for the department to answer): KINDS in bot/store/knowledge.py.
+    # not answer, for the department to answer): KINDS in bot/store/tickets.py.
     kind = Column(String(20), nullable=False, default="report", server_default="report")
+    # The response deadline (响应时限) by urgency, fixed when the ticket is filed, and when it was
+    # first answered (states.answers): stamped by bot/store/tickets.py as its history is written, so
+    # that the response rate is counted by the database (bot/staff/statistics.py).
+    response_due = Column(DateTime)
+    responded_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
 
@@ -139,6 +156,13 @@ class Ticket(Base):
         Index("ix_tickets_department_created", "lead_department_id", "created_at"),
         Index("ix_tickets_category_created", "category_id", "created_at"),
         Index("ix_tickets_community_created", "community", "created_at"),
+        # Open tickets by deadline: the queue's "overdue, soonest deadline first" reads its page off
+        # the first, the inspection list the longest overdue of each department off the second.
+        Index("ix_tickets_open_deadline", "deadline", text("id DESC"), **OPEN_ONLY),
+        Index("ix_tickets_open_department_deadline", "lead_department_id", "deadline", "id", **OPEN_ONLY),
+        # A period's figures (bot/staff/statistics.py) read these of each ticket filed in it: on
+        # PostgreSQL from the index alone, without the rows and their long texts.
+        Index("ix_tickets_created_figures", "created_at", postgresql_include=FIGURES),
     )
 
 

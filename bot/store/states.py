@@ -53,6 +53,16 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
 
 NEEDS_NOTE: FrozenSet[str] = frozenset({RETURNED, REJECTED, RESOLVED})
 
+# A ticket is answered (响应) by its first dispatch, reply to the resident, rejection with a reason
+# or merge into another ticket: the resident has been taken up or told (the response rate).
+ANSWERING: FrozenSet[str] = frozenset({DISPATCHED, REJECTED, DUPLICATE})
+REPLY = "reply"  # the history line's kind of a reply to the resident
+
+
+def answers(kind: str, to_status: str) -> bool:
+    """Whether a line of a ticket's history (its kind and the state it leads to) answers the resident."""
+    return kind == REPLY or (kind == "status" and to_status in ANSWERING)
+
 
 @dataclass(frozen=True)
 class Told:

@@ -17,7 +17,7 @@ from bot.parsing import PHOTO_PATH, find_phone
 from bot.store import states
 from bot.store.numbering import next_number
 from bot.store.schema import Ticket, TicketEvent, utcnow
-from bot.store.workdays import add_working_days, holidays, local_today
+from bot.store.workdays import add_working_days, holidays, local_today, response_due
 from bot.taxonomy import Taxonomy
 
 # A ticket's kind: a problem to fix (投诉/求助) or a question the knowledge base did not answer, for
@@ -141,6 +141,7 @@ def create_ticket(
         status=states.SUBMITTED,
         lead_department_id=taxonomy.categories[category].department_id,
         deadline=deadline_from(today, taxonomy, category, report.urgency),
+        response_due=response_due(now, report.urgency),
         flagged=report.urgency == "emergency",
         kind=report.kind,
         created_at=now,
@@ -224,15 +225,21 @@ def transition(
     )
     ticket.status = target
     ticket.updated_at = now
-    session.add(entry)
+    add_to_history(session, ticket, entry)
     session.flush()
     return entry
 
 
 def note_in_history(
-    session: Session, ticket: Ticket, actor: str, note: str, now: Optional[dt.datetime] = None
+    session: Session,
+    ticket: Ticket,
+    actor: str,
+    note: str,
+    now: Optional[dt.datetime] = None,
+    kind: str = "note",
 ) -> TicketEvent:
-    """A history line that changes nothing: a note for staff (residents never see kind "note")."""
+    """A history line that changes nothing: a note for staff (residents never see kind "note") or,
+    with kind states.REPLY, a reply to the resident."""
     entry = TicketEvent(
         ticket_id=ticket.id,
         at=now or utcnow(),
@@ -240,7 +247,15 @@ def note_in_history(
         from_status=ticket.status,
         to_status=ticket.status,
         note=note,
-        kind="note",
+        kind=kind,
     )
+    return add_to_history(session, ticket, entry)
+
+
+def add_to_history(session: Session, ticket: Ticket, entry: TicketEvent) -> TicketEvent:
+    """Every line of a ticket's history after its first is written here, so that the ticket keeps
+    when it was first answered (responded_at: the earliest line that answers the resident)."""
     session.add(entry)
+    if states.answers(entry.kind, entry.to_status) and (ticket.responded_at is None or entry.at < ticket.responded_at):
+        ticket.responded_at = entry.at
     return entry

@@ -31,6 +31,12 @@ def local_today(now_utc: Optional[dt.datetime] = None) -> dt.date:
     return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).date()
 
 
+def utc_midnight(day: dt.date, zone: Optional[ZoneInfo] = None) -> dt.datetime:
+    """The local midnight that begins `day`, as the store keeps times (naive UTC)."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zone or local_zone())
+    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
 def holidays() -> frozenset:
     """The district's own days off, on top of the national calendar."""
     return settings.load().holidays
@@ -115,8 +121,7 @@ class ResponseClock:
         self.hours = {u: None if r.hours is None else dt.timedelta(hours=r.hours) for u, r in self.rules.items()}
 
     def _utc_midnight(self, day: dt.date) -> dt.datetime:
-        local = dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
-        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return utc_midnight(day, self.zone)
 
     def local_day(self, utc: dt.datetime) -> dt.date:
         index = bisect.bisect_right(self.midnights, utc) - 1

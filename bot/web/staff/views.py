@@ -454,8 +454,8 @@ async def dashboard(request: web.Request):
     by = "category" if request.query.get("by") == "category" else "department"
 
     def read(session, period):
-        rows = statistics.figures(session, period, by)
         rated = statistics.satisfaction(session, period)
+        rows = statistics.figures(session, period, by, rated=rated)
         return {
             "rows": rows,
             "total": statistics.totals(rows),
@@ -515,8 +515,8 @@ async def bulletin(request: web.Request):
     with overdue work and those residents rated badly, with its charts (printable)."""
 
     def read(session, period):
-        rows = statistics.figures(session, period, "department")
         rated = statistics.satisfaction(session, period)
+        rows = statistics.figures(session, period, "department", rated=rated)
         trend = statistics.weekly_trend(session, period, weeks=6)
         return {
             "rows": rows,
