@@ -15,12 +15,19 @@ saved. The channels (bot/channels/updates.py) answer the resident honestly that 
 and to send the message again; since nothing of the turn was kept, sending it again once the fault
 is over continues exactly where the conversation was (a report confirmed twice still gives one
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
-deliverer tries again later."""
+deliverer tries again later.
+
+One change is for speed only, measured with `make benchmark-chat` (docs/benchmarks.md):
+- Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
+  which checks the schema itself and builds a validator on every call (about a third of the Rasa
+  process's CPU in a report conversation); here the validator is built once and the answer is checked
+  exactly as before, the same error raised for an invalid one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 from typing import Any, Dict, Optional
 
@@ -99,4 +106,37 @@ def apply(action_timeout: float = 20.0) -> None:
         return {**kwargs, "pool_pre_ping": True} if tracker_store.is_postgresql_url(url) else kwargs
 
     tracker_store.create_engine_kwargs = engine_kwargs_with_pre_ping
+
+    action.RemoteAction._validate_action_result = validate_action_result
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+@functools.lru_cache(maxsize=None)
+def _action_result_validator() -> Any:
+    """The validator `jsonschema.validate` would build for Rasa's action response schema, built once
+    (the schema checked once, as `validate` checks it on every call)."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
+    """RemoteAction._validate_action_result of Rasa 3.6.21 with the validator built once: the same
+    error (jsonschema's best match, with Rasa's hint appended) for an invalid answer."""
+    from jsonschema import exceptions
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(_action_result_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
