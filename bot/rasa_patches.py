@@ -1,4 +1,4 @@
-"""Small changes to Rasa Open Source 3.6.21's behaviour under faults, applied when the product's
+"""Small changes to Rasa Open Source 3.6.21, under faults and for speed, applied when the product's
 Rasa server starts (`minsheng serve rasa`); installed files are never edited.
 
 Stock Rasa hides the failures of the parts it depends on, and the resident pays for it:
@@ -17,19 +17,24 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-One change is for speed only, measured with `make benchmark-chat` (docs/benchmarks.md):
+Three changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once and the answer is checked
-  exactly as before, the same error raised for an invalid one."""
+  exactly as before, the same error raised for an invalid one;
+- every event read from the tracker store looks its class up by walking all subclasses of `Event`;
+  here a type name, once found, is remembered;
+- the tracker a turn saved is kept for the rest of that message's handling (`trackers_saved`), so
+  the channels learn whether updates wait for the resident without reading the conversation back."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import aiohttp
 
@@ -39,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 _failure: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("minsheng_failure", default=None)
+_saved_trackers: contextvars.ContextVar[Optional[Dict[str, Any]]] = contextvars.ContextVar(
+    "minsheng_saved_trackers", default=None
+)
 _applied = False
 
 
@@ -53,6 +61,7 @@ def apply(action_timeout: float = 20.0) -> None:
     from rasa.core import tracker_store
     from rasa.core.actions import action
     from rasa.core.processor import MessageProcessor
+    from rasa.shared.core import events
     from rasa.shared.exceptions import RasaException
 
     if rasa.__version__ != RASA_VERSION:
@@ -108,7 +117,43 @@ def apply(action_timeout: float = 20.0) -> None:
     tracker_store.create_engine_kwargs = engine_kwargs_with_pre_ping
 
     action.RemoteAction._validate_action_result = validate_action_result
+
+    # An event's class by its type name: found once, not by walking Event's subclasses per event.
+    resolve_by_type = events.Event.resolve_by_type
+    resolved: Dict[str, Any] = {}
+
+    def resolve_by_type_once(type_name: str, default: Any = None) -> Any:
+        found = resolved.get(type_name)
+        if found is None:
+            found = resolve_by_type(type_name, default)
+            if found is not None and found is not default:
+                resolved[type_name] = found
+        return found
+
+    events.Event.resolve_by_type = staticmethod(resolve_by_type_once)
+
+    save_tracker = MessageProcessor.save_tracker
+
+    async def save_and_keep(self, tracker):
+        await save_tracker(self, tracker)
+        kept = _saved_trackers.get()
+        if kept is not None:
+            kept[tracker.sender_id] = tracker
+
+    MessageProcessor.save_tracker = save_and_keep
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+@contextlib.contextmanager
+def trackers_saved() -> Iterator[Dict[str, Any]]:
+    """The trackers Rasa saves while the block runs (in this task: one message's handling), by
+    conversation id, as they were saved. Stays empty where the patches are not applied."""
+    kept: Dict[str, Any] = {}
+    token = _saved_trackers.set(kept)
+    try:
+        yield kept
+    finally:
+        _saved_trackers.reset(token)
 
 
 @functools.lru_cache(maxsize=None)

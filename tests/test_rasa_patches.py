@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 
 import jsonschema
 import pytest
@@ -81,3 +82,41 @@ def test_the_rasa_server_uses_the_validator_built_once():
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Failed to validate Action server response" in done.stdout
+
+
+def test_events_read_back_as_the_same_events_with_their_classes_remembered():
+    """Run where the patches are applied: conversations read from the store are the same events."""
+    code = textwrap.dedent(
+        """
+        from bot import rasa_patches
+        rasa_patches.apply()
+        from rasa.shared.core import events
+        stored = [
+            events.SlotSet("location", "幸福小区3栋").as_dict(),
+            events.ActiveLoop("report_form").as_dict(),
+            events.UserUttered("确认", {"name": "affirm"}).as_dict(),
+            events.ActionExecuted("action_listen").as_dict(),
+        ]
+        for _ in range(2):
+            read = events.deserialise_events(stored)
+            names = [type(e).__name__ for e in read]
+            assert names == ["SlotSet", "ActiveLoop", "UserUttered", "ActionExecuted"], names
+            assert [e.as_dict() for e in read] == stored
+        assert events.Event.resolve_by_type("no_such_event", default=events.SlotSet) is events.SlotSet
+        assert events.Event.resolve_by_type("topic") is None
+        try:
+            events.Event.resolve_by_type("no_such_event")
+        except ValueError:
+            print("unknown refused")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "unknown refused" in done.stdout
+
+
+def test_without_the_patches_no_tracker_is_kept():
+    """A channel then reads the conversation from the store, as before (bot/channels/updates.py)."""
+    with rasa_patches.trackers_saved() as saved:
+        pass
+    assert saved == {}
