@@ -17,7 +17,7 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-Three changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+Four changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once and the answer is checked
@@ -25,7 +25,10 @@ Three changes are for speed only, each measured with `make benchmark-chat` (docs
 - every event read from the tracker store looks its class up by walking all subclasses of `Event`;
   here a type name, once found, is remembered;
 - the tracker a turn saved is kept for the rest of that message's handling (`trackers_saved`), so
-  the channels learn whether updates wait for the resident without reading the conversation back."""
+  the channels learn whether updates wait for the resident without reading the conversation back;
+- Rasa's SQL tracker store is synchronous inside its `async` methods: every read and write of a
+  conversation blocked the server's event loop while the database answered. Here its own reading
+  and writing run, unchanged, in a worker thread."""
 
 from __future__ import annotations
 
@@ -141,7 +144,45 @@ def apply(action_timeout: float = 20.0) -> None:
             kept[tracker.sender_id] = tracker
 
     MessageProcessor.save_tracker = save_and_keep
+
+    # The SQL tracker store's queries in a worker thread, not in the event loop.
+    sql_retrieve = tracker_store.SQLTrackerStore._retrieve
+    sql_save = tracker_store.SQLTrackerStore.save
+
+    async def retrieve_off_the_loop(self, sender_id, fetch_events_from_all_sessions):
+        return await asyncio.to_thread(_completed, sql_retrieve(self, sender_id, fetch_events_from_all_sessions))
+
+    async def save_off_the_loop(self, tracker):
+        await self.stream_events(tracker)  # the event broker, if any, in the loop as before
+        await asyncio.to_thread(_completed, sql_save(_WithoutStreaming(self), tracker))
+
+    tracker_store.SQLTrackerStore._retrieve = retrieve_off_the_loop
+    tracker_store.SQLTrackerStore.save = save_off_the_loop
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+def _completed(coroutine: Any) -> Any:
+    """The result of a coroutine that never waits (Rasa's SQL tracker store's methods), run to its end
+    in the calling thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the tracker store waited on something: it cannot run in a thread")
+
+
+class _WithoutStreaming:
+    """A SQL tracker store whose `save` writes only: its events were streamed in the event loop."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def stream_events(self, tracker: Any) -> None:
+        return None
 
 
 @contextlib.contextmanager

@@ -120,3 +120,44 @@ def test_without_the_patches_no_tracker_is_kept():
     with rasa_patches.trackers_saved() as saved:
         pass
     assert saved == {}
+
+
+def test_conversations_are_written_and_read_in_a_worker_thread(tmp_path):
+    """The SQL tracker store gives back what it was given; its queries ran outside the event loop."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio, threading
+        from bot import rasa_patches
+        rasa_patches.apply()
+        from rasa.core.tracker_store import SQLTrackerStore
+        from rasa.shared.core.domain import Domain
+        from rasa.shared.core import events
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        domain = Domain.from_yaml("version: '3.1'\\nslots:\\n  location:\\n    type: text\\n    mappings: []\\n")
+        store = SQLTrackerStore(domain, dialect="sqlite", db={str(tmp_path / "trackers.db")!r})
+        threads = set()
+        make_session = store.sessionmaker
+        def recorded():
+            threads.add(threading.get_ident())
+            return make_session()
+        store.sessionmaker = recorded
+
+        async def main():
+            tracker = DialogueStateTracker("resident-1", domain.slots)
+            tracker.update(events.UserUttered("幸福小区3栋", {{"name": "inform"}}))
+            tracker.update(events.SlotSet("location", "幸福小区3栋"))
+            await store.save(tracker)
+            read = await store.retrieve("resident-1")
+            assert read.get_slot("location") == "幸福小区3栋"
+            assert [e.as_dict() for e in read.events] == [e.as_dict() for e in tracker.events]
+            assert await store.retrieve("nobody") is None
+            assert threads and threading.get_ident() not in threads, threads
+            print("round trip")
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "round trip" in done.stdout
