@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-scale benchmark-wechat clean
+.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-scale benchmark-wechat benchmark-chat clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -125,3 +125,8 @@ benchmark-scale: setup model haproxy
 
 benchmark-delivery: setup model
 	$(BIN)/python -m benchmarks.delivery
+
+# One Rasa process of the product against a stock `rasa init` bot, same load, same run
+# (ARGS="--seconds 30 --levels 1,20 --messages 10000" to change it).
+benchmark-chat: setup model
+	$(BIN)/python -m benchmarks.chat $(ARGS)

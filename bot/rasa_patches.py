@@ -1,4 +1,4 @@
-"""Small changes to Rasa Open Source 3.6.21's behaviour under faults, applied when the product's
+"""Small changes to Rasa Open Source 3.6.21, under faults and for speed, applied when the product's
 Rasa server starts (`minsheng serve rasa`); installed files are never edited.
 
 Stock Rasa hides the failures of the parts it depends on, and the resident pays for it:
@@ -15,14 +15,29 @@ saved. The channels (bot/channels/updates.py) answer the resident honestly that 
 and to send the message again; since nothing of the turn was kept, sending it again once the fault
 is over continues exactly where the conversation was (a report confirmed twice still gives one
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
-deliverer tries again later."""
+deliverer tries again later.
+
+Four changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+- Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
+  which checks the schema itself and builds a validator on every call (about a third of the Rasa
+  process's CPU in a report conversation); here the validator is built once and the answer is checked
+  exactly as before, the same error raised for an invalid one;
+- every event read from the tracker store looks its class up by walking all subclasses of `Event`;
+  here a type name, once found, is remembered;
+- the tracker a turn saved is kept for the rest of that message's handling (`trackers_saved`), so
+  the channels learn whether updates wait for the resident without reading the conversation back;
+- Rasa's SQL tracker store is synchronous inside its `async` methods: every read and write of a
+  conversation blocked the server's event loop while the database answered. Here its own reading
+  and writing run, unchanged, in a worker thread."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import functools
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import aiohttp
 
@@ -32,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 _failure: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("minsheng_failure", default=None)
+_saved_trackers: contextvars.ContextVar[Optional[Dict[str, Any]]] = contextvars.ContextVar(
+    "minsheng_saved_trackers", default=None
+)
 _applied = False
 
 
@@ -46,6 +64,7 @@ def apply(action_timeout: float = 20.0) -> None:
     from rasa.core import tracker_store
     from rasa.core.actions import action
     from rasa.core.processor import MessageProcessor
+    from rasa.shared.core import events
     from rasa.shared.exceptions import RasaException
 
     if rasa.__version__ != RASA_VERSION:
@@ -99,4 +118,111 @@ def apply(action_timeout: float = 20.0) -> None:
         return {**kwargs, "pool_pre_ping": True} if tracker_store.is_postgresql_url(url) else kwargs
 
     tracker_store.create_engine_kwargs = engine_kwargs_with_pre_ping
+
+    action.RemoteAction._validate_action_result = validate_action_result
+
+    # An event's class by its type name: found once, not by walking Event's subclasses per event.
+    resolve_by_type = events.Event.resolve_by_type
+    resolved: Dict[str, Any] = {}
+
+    def resolve_by_type_once(type_name: str, default: Any = None) -> Any:
+        found = resolved.get(type_name)
+        if found is None:
+            found = resolve_by_type(type_name, default)
+            if found is not None and found is not default:
+                resolved[type_name] = found
+        return found
+
+    events.Event.resolve_by_type = staticmethod(resolve_by_type_once)
+
+    save_tracker = MessageProcessor.save_tracker
+
+    async def save_and_keep(self, tracker):
+        await save_tracker(self, tracker)
+        kept = _saved_trackers.get()
+        if kept is not None:
+            kept[tracker.sender_id] = tracker
+
+    MessageProcessor.save_tracker = save_and_keep
+
+    # The SQL tracker store's queries in a worker thread, not in the event loop.
+    sql_retrieve = tracker_store.SQLTrackerStore._retrieve
+    sql_save = tracker_store.SQLTrackerStore.save
+
+    async def retrieve_off_the_loop(self, sender_id, fetch_events_from_all_sessions):
+        return await asyncio.to_thread(_completed, sql_retrieve(self, sender_id, fetch_events_from_all_sessions))
+
+    async def save_off_the_loop(self, tracker):
+        await self.stream_events(tracker)  # the event broker, if any, in the loop as before
+        await asyncio.to_thread(_completed, sql_save(_WithoutStreaming(self), tracker))
+
+    tracker_store.SQLTrackerStore._retrieve = retrieve_off_the_loop
+    tracker_store.SQLTrackerStore.save = save_off_the_loop
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+def _completed(coroutine: Any) -> Any:
+    """The result of a coroutine that never waits (Rasa's SQL tracker store's methods), run to its end
+    in the calling thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the tracker store waited on something: it cannot run in a thread")
+
+
+class _WithoutStreaming:
+    """A SQL tracker store whose `save` writes only: its events were streamed in the event loop."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def stream_events(self, tracker: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def trackers_saved() -> Iterator[Dict[str, Any]]:
+    """The trackers Rasa saves while the block runs (in this task: one message's handling), by
+    conversation id, as they were saved. Stays empty where the patches are not applied."""
+    kept: Dict[str, Any] = {}
+    token = _saved_trackers.set(kept)
+    try:
+        yield kept
+    finally:
+        _saved_trackers.reset(token)
+
+
+@functools.lru_cache(maxsize=None)
+def _action_result_validator() -> Any:
+    """The validator `jsonschema.validate` would build for Rasa's action response schema, built once
+    (the schema checked once, as `validate` checks it on every call)."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
+    """RemoteAction._validate_action_result of Rasa 3.6.21 with the validator built once: the same
+    error (jsonschema's best match, with Rasa's hint appended) for an invalid answer."""
+    from jsonschema import exceptions
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(_action_result_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True

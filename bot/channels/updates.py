@@ -18,7 +18,7 @@ from sanic import Blueprint
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from bot import limits
+from bot import limits, rasa_patches
 from bot.channels import BUSY, CHECK_UPDATES, CUT_FROM_KEY, SHOWN_KEY, SHOWN_LIMIT, SOURCE_KEY, WAITING_SLOT
 from bot.textnorm import TRADITIONAL, detect_script, to_traditional
 
@@ -97,11 +97,14 @@ class ShowsWaitingUpdates:
         async def handle(message: UserMessage) -> None:
             message = prepared(message)
             try:
-                await on_new_message(message)
+                with rasa_patches.trackers_saved() as saved:
+                    await on_new_message(message)
             except Exception as error:  # the resident is told, whatever failed
                 await self._tell_busy(message, error)
                 return
-            if message.text != CHECK_UPDATES and await self._updates_waiting(message.sender_id):
+            if message.text != CHECK_UPDATES and await self._updates_waiting(
+                message.sender_id, saved.get(message.sender_id)
+            ):
                 try:
                     await on_new_message(
                         UserMessage(
@@ -134,7 +137,11 @@ class ShowsWaitingUpdates:
         blueprint.listener("after_server_start")(keep)
         return blueprint
 
-    async def _updates_waiting(self, sender_id: str) -> bool:
+    async def _updates_waiting(self, sender_id: str, saved: Any = None) -> bool:
+        """Whether the deliverer left updates for the resident: read from the tracker the turn just
+        saved when there is one (bot/rasa_patches.py), else from the tracker store."""
+        if saved is not None:
+            return bool(saved.get_slot(WAITING_SLOT))
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         if agent is None or agent.tracker_store is None:
             return False
