@@ -95,6 +95,7 @@ browser:
 benchmark: setup model
 	$(BIN)/python -m benchmarks.classification --train-time $(if $(PUBLIC),--public $(PUBLIC))
 	$(BIN)/python -m benchmarks.duplicates
+	$(BIN)/python -m benchmarks.knowledge
 
 benchmark-console: setup
 	$(BIN)/python -m benchmarks.console
