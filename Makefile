@@ -113,6 +113,7 @@ run-replicas: setup model haproxy
 benchmark: setup model
 	$(BIN)/python -m benchmarks.classification --train-time $(if $(PUBLIC),--public $(PUBLIC))
 	$(BIN)/python -m benchmarks.duplicates
+	$(BIN)/python -m benchmarks.knowledge
 
 benchmark-console: setup
 	$(BIN)/python -m benchmarks.console

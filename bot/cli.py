@@ -210,6 +210,26 @@ def places_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def knowledge_import(args: argparse.Namespace) -> int:
+    """Adds a file's entries (bot/knowledge_sample.yml's layout) whose question the base lacks."""
+    from bot import taxonomy
+    from bot.store import knowledge
+    from bot.store.db import session_scope
+
+    try:
+        drafts, sample = knowledge.drafts_from_file(Path(args.file))
+        with session_scope() as session:
+            added = knowledge.import_drafts(session, drafts, taxonomy.load(), "system:import", sample=sample)
+    except (OSError, ValueError) as wrong:  # InvalidEntry is a ValueError too
+        print(f"not imported: {wrong}", file=sys.stderr)
+        return 2
+    published, there = sum(d.published for d in drafts), len(drafts) - added
+    print(f"{args.file}: {len(drafts)} entries ({published} published), {added} added, {there} already there")
+    if sample:
+        print("note: the file says it is SAMPLE content (sample: true)")
+    return 0
+
+
 def run(_args: argparse.Namespace) -> int:
     from bot.launcher import run as launch
 
@@ -277,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = gazetteer.add_parser("check", help="read a gazetteer file as the assistant does and summarise it")
     check.add_argument("file", nargs="?", help="default: MINSHENG_PLACES_FILE or bot/places.yml")
     check.set_defaults(handler=places_check)
+    knowledge_base = commands.add_parser("knowledge", help="the knowledge base (知识库)").add_subparsers(
+        dest="action", required=True
+    )
+    import_file = knowledge_base.add_parser(
+        "import", help="add a file's entries (the layout of bot/knowledge_sample.yml) whose question is new"
+    )
+    import_file.add_argument("file")
+    import_file.set_defaults(handler=knowledge_import)
     commands.add_parser("run", help="start Rasa, the action server and the web app").set_defaults(handler=run)
     serve_part = commands.add_parser("serve", help="run one process of the product (for a process supervisor)")
     serve_part.add_argument("part", choices=["rasa", "actions", "web"])

@@ -173,6 +173,11 @@ class Settings:
     extra_workdays: FrozenSet[dt.date] = frozenset()
     response_deadlines: Tuple[Tuple[str, ResponseDeadline], ...] = ()
     replicas: Replicas = Replicas()
+    # The knowledge base: whether a base that has never had an entry gets the sample entries
+    # (bot/knowledge_sample.yml) when the store is migrated, and how much of a question the best
+    # entry must cover (0..1, bot/knowledge.py; calibrated by benchmarks/knowledge.py) to answer it.
+    knowledge_sample: bool = True
+    knowledge_threshold: float = 0.228
 
     # ---------------------------------------------------------------- derived
 
@@ -311,6 +316,9 @@ class Settings:
         ):
             if url and urlsplit(url).scheme not in ("http", "https"):
                 problems.append(f"{name}={url!r} must start with http:// or https://")
+        knowledge_sample = (get("MINSHENG_KNOWLEDGE_SAMPLE") or "on").lower()
+        if knowledge_sample not in ("on", "off"):
+            problems.append(f"MINSHENG_KNOWLEDGE_SAMPLE={knowledge_sample!r} must be on or off")
         scheduler = (get("MINSHENG_SCHEDULER") or "on").lower()
         if scheduler not in ("on", "off"):
             problems.append(f"MINSHENG_SCHEDULER={scheduler!r} must be on or off")
@@ -396,6 +404,8 @@ class Settings:
             extra_workdays=extra_workdays,
             response_deadlines=tuple(sorted(response_deadlines.items())),
             replicas=replicas,
+            knowledge_sample=knowledge_sample != "off",
+            knowledge_threshold=number("MINSHENG_KNOWLEDGE_THRESHOLD", str(cls.knowledge_threshold), float, 0, 1),
         )
         if problems:
             raise SettingsError("; ".join(problems))

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from tests.support.scratch import scratch_database
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# Stores made for tests start without the sample knowledge base; the tests that want it load it.
+os.environ.setdefault("MINSHENG_KNOWLEDGE_SAMPLE", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"

@@ -21,6 +21,7 @@ from bot.classifier.intent_signals import corrected_intent
         ("我想投诉，隔壁工地半夜还在敲", "start_report", "report_problem"),
         ("路燈一閃一閃的", "nlu_fallback", "report_problem"),
         ("小区垃圾桶满得往外溢", "out_of_scope", "report_problem"),
+        ("小区停水两天了", "stop", "report_problem"),  # no word of refusal in it
         # readings that stand
         ("我上周反映的漏水处理得怎么样了", "check_status", None),
         ("查一下工单进度，楼道灯那个", "check_status", None),
@@ -41,4 +42,7 @@ def test_an_unclear_message_that_names_a_place_or_a_phone_is_an_answer():
     assert corrected_intent("不對，是8棟", "nlu_fallback", ["location"]) == "inform"
     assert corrected_intent("打这个 13912345678", "nlu_fallback", ["phone"]) == "inform"
     assert corrected_intent("？？？", "nlu_fallback", []) is None
-    assert corrected_intent("不對，是8棟", "deny", ["location"]) is None  # DIET's reading stands
+    # a bare yes or no of DIET's that names a place is a correction or an answer too
+    assert corrected_intent("不對，是8棟", "deny", ["location"]) == "inform"
+    assert corrected_intent("红星小区", "affirm", ["location"]) == "inform"
+    assert corrected_intent("不对，不是这个", "deny", []) is None  # DIET's reading stands

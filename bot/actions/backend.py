@@ -10,12 +10,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, List, Optional, Tuple, TypeVar
 
+from bot import knowledge as knowledge_answers
 from bot import settings, taxonomy
 from bot.parsing import mask_phones_in
 from bot.ratings import Rating
-from bot.store import duplicates, followers, outbox, states, status_checks, surveys
+from bot.store import duplicates, followers, knowledge, outbox, states, status_checks, surveys
 from bot.store.db import session_scope
-from bot.store.schema import Notification
+from bot.store.schema import KnowledgeQuestion, Notification
 from bot.store.tickets import NewReport, create_ticket, find_by_number, tickets_of_conversation
 from bot.store.workdays import local_today, local_zone
 
@@ -221,4 +222,64 @@ def follow(number: str, report: NewReport) -> Optional[Tuple[str, str, str]]:
             phone=report.phone,
             note=f"又一位居民反映了同一问题，转为关注居民：{report.description[:100]}",
         )
+        return ticket.number, ticket.lead_department.name, ticket.deadline.isoformat()
+
+
+# ---------------------------------------------------------------- questions (咨询)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The knowledge base's reply to a question: the entry (None when nothing is good enough) and
+    the department an enquiry about it goes to."""
+
+    entry_id: Optional[int]
+    question: str
+    answer: str
+    department_id: Optional[str]
+    category_id: Optional[str]
+    score: float
+
+
+_answerer = knowledge_answers.Answerer()
+
+
+@off_the_loop
+def answer_question(text: str) -> Optional[Answer]:
+    """The best published entry for the question when it is good enough (bot/knowledge.py), else None."""
+    with session_scope() as session:
+        found, _best = _answerer.best(session, text)
+    if found is None:
+        return None
+    entry = found.entry
+    return Answer(entry.id, entry.question, entry.answer, entry.department_id, entry.category_id, found.score)
+
+
+@off_the_loop
+def record_question(
+    text: str,
+    outcome: str,
+    conversation_id: str,
+    script: Optional[str],
+    entry_id: Optional[int] = None,
+    score: Optional[float] = None,
+) -> int:
+    """Keeps a question that got no good answer or a 没帮助 (or a 有帮助) for staff; its id."""
+    with session_scope() as session:
+        return knowledge.record_question(
+            session, text, outcome, conversation_id=conversation_id, script=script, entry_id=entry_id, score=score
+        ).id
+
+
+@off_the_loop
+def file_enquiry(report: NewReport, question_id: Optional[int]) -> tuple[str, str, str]:
+    """Files the question as an enquiry (咨询件) and ties it to the stored question:
+    (ticket number, department name, deadline) — the same ticket however often it is sent."""
+    tax = taxonomy.load()
+    with session_scope() as session:
+        ticket, _created = create_ticket(session, report, tax)
+        if question_id is not None:
+            asked = session.get(KnowledgeQuestion, question_id)
+            if asked is not None and asked.conversation_id == report.conversation_id:
+                asked.ticket_id = ticket.id
         return ticket.number, ticket.lead_department.name, ticket.deadline.isoformat()

@@ -48,8 +48,10 @@ _STATUS_WORDS = re.compile(
     r"进度|工单|编号|单号|处理(得|的)?(怎么样|如何|到哪)|办(得|的)?怎么样|结果|回复|查(一下|查|询)|ms-?\d"
 )
 
-# DIET's readings that a problem description overrides.
-_OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status"}
+# DIET's readings that a problem description overrides ("stop" only where no refusal was said).
+_OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
+# DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
+_ANSWERS = {"nlu_fallback", "affirm", "deny"}
 
 
 def is_refusal(text: str) -> bool:
@@ -68,8 +70,8 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
     if is_refusal(text):
         return None if intent == "stop" else "stop"
     if not describes_problem(text):
-        # "不對，是8棟" left unclear by DIET still names a place: an answer, not noise
-        return "inform" if intent == "nlu_fallback" and {"location", "phone"} & set(names) else None
+        # "不對，是8棟" (DIET: unclear, or a bare no) still names a place: an answer, not noise or a yes/no
+        return "inform" if intent in _ANSWERS and {"location", "phone"} & set(names) else None
     if intent not in _OVERRIDABLE:
         return None
     if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):

@@ -8,8 +8,10 @@
   chit-chat, a status question without a word of status, a bare wish to report) and the message
   says something is wrong, it is read as `report_problem`.
 
-* A message DIET finds unclear that names a place or a phone number ("不對，是8棟") is an answer
-  (`inform`), not noise.
+* A message DIET finds unclear, or reads as a bare yes or no, that names a place or a phone number
+  ("不對，是8棟", "红星小区") is an answer (`inform`), not noise.
+* DIET's `stop` without any words of refusal, on a message that describes a problem ("小区停水两天了"),
+  is a report.
 
 The component runs last in the pipeline; what it changed is in the parse as `intent_rule`.
 """

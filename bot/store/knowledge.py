@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, or_, select
@@ -269,6 +270,40 @@ def import_drafts(
             known.add(draft.question.strip())
             added += 1
     return added
+
+
+def drafts_from_file(path: Path) -> Tuple[List[EntryDraft], bool]:
+    """The entries of a knowledge file (bot/knowledge_sample.yml's layout: question, phrasings,
+    answer, department, category, published) as drafts, and whether the file is sample content."""
+    from bot.knowledge import read_file
+
+    items, sample = read_file(path)
+    drafts = [
+        EntryDraft(
+            question=str(item["question"]),
+            answer=str(item["answer"]),
+            phrasings=[str(p) for p in item.get("phrasings") or []],
+            department_id=item.get("department"),
+            category_id=item.get("category"),
+            published=bool(item.get("published", True)),
+        )
+        for item in items
+    ]
+    return drafts, sample
+
+
+SAMPLE_ACTOR = "system:sample"
+
+
+def load_sample(session: Session, taxonomy: Taxonomy, path: Optional[Path] = None) -> int:
+    """The shipped sample entries (bot/knowledge_sample.yml), into a base that has never had an
+    entry; how many were added (0 once the district has any entry of its own or the sample)."""
+    from bot.knowledge import SAMPLE_FILE
+
+    if session.execute(select(func.count(KnowledgeEntry.id))).scalar_one():
+        return 0
+    drafts, _ = drafts_from_file(path or SAMPLE_FILE)
+    return import_drafts(session, drafts, taxonomy, SAMPLE_ACTOR, sample=True)
 
 
 def record_question(

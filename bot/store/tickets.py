@@ -48,6 +48,9 @@ class NewReport:
     longitude: Optional[float] = None
     # "report" (投诉/求助) or "enquiry" (咨询件: a question for the department to answer).
     kind: str = REPORT
+    # The lead department when it is not the category's own (an enquiry goes to the department of
+    # the knowledge-base entry it asks about); an id the taxonomy does not know is ignored.
+    department_id: Optional[str] = None
 
 
 class InvalidReport(InvalidInput):
@@ -139,7 +142,9 @@ def create_ticket(
         phone=report.phone,
         script=report.script,
         status=states.SUBMITTED,
-        lead_department_id=taxonomy.categories[category].department_id,
+        lead_department_id=report.department_id
+        if report.department_id in taxonomy.departments
+        else taxonomy.categories[category].department_id,
         deadline=deadline_from(today, taxonomy, category, report.urgency),
         response_due=response_due(now, report.urgency),
         flagged=report.urgency == "emergency",

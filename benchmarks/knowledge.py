@@ -1,0 +1,340 @@
+"""Knowledge-base benchmark: answering residents' questions from the sample entries.
+
+    make benchmark          # runs this too
+    .venv/bin/python -m benchmarks.knowledge [--no-model]
+
+1. Calibration, never on the evaluation set, the same procedure for the shipped retrieval (BM25
+   over jieba words and character bigrams, bot/knowledge.py) and for the baseline (scikit-learn
+   TF-IDF over character 1-3-grams, cosine similarity):
+   - answerable: each phrasing of the sample entries (bot/knowledge_sample.yml) asked of an index
+     without that phrasing (leave one out);
+   - unanswerable: benchmarks/data/knowledge_dev.yml, questions the sample does not answer;
+   the threshold is the lowest score at which at most 5 % of the unanswerable development questions
+   get an answer (the issue's bound on wrong answers). Also shown: each phrasing asked of an index
+   without its whole entry — a question close to the base that it cannot answer, the hardest case.
+2. Evaluation on benchmarks/data/knowledge_eval.yml, written apart from the entries and never used
+   above: top-1 accuracy on answerable questions (the right entry, above the threshold), wrong and
+   abstained answers on unanswerable ones, both for the shipped retrieval at its shipped threshold
+   (MINSHENG_KNOWLEDGE_THRESHOLD's default) and at the one calibrated in this run, and for the baseline.
+3. Question or report, through the decision the chat makes (the trained model's NLU, loaded
+   in-process as the Rasa server does; skipped with --no-model): reports taken for questions
+   (intent ask_question) and questions recognised as questions, and top-1 end to end.
+4. Answer latency (retrieval, p50/p95) at 1,000 entries: the sample plus generated filler entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from bot import knowledge
+from bot.knowledge import Entry, Index
+from bot.settings import Settings
+from bot.textnorm import detect_script, normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_SET = ROOT / "benchmarks" / "data" / "knowledge_eval.yml"
+DEV_SET = ROOT / "benchmarks" / "data" / "knowledge_dev.yml"
+ANSWERED_UNANSWERABLE = 0.05
+
+Scorer = Callable[[str], List[Tuple[int, float]]]  # (entry id, score), best first
+
+
+class TfidfIndex:
+    """The baseline: TF-IDF over character 1-3-grams of the normalised phrasings, cosine similarity;
+    an entry scores as its best phrasing."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.entries = list(entries)
+        texts, owner = [], []
+        for position, entry in enumerate(self.entries):
+            for text in entry.texts:
+                texts.append(normalize(text))
+                owner.append(position)
+        self._owner = np.array(owner)
+        self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+        self._matrix = self._vectorizer.fit_transform(texts)
+
+    def ranked(self, text: str, limit: int = 3) -> List[Tuple[Entry, float]]:
+        import numpy as np
+
+        similarity = (self._matrix @ self._vectorizer.transform([normalize(text)]).T).toarray().ravel()
+        per_entry = np.zeros(len(self.entries))
+        np.maximum.at(per_entry, self._owner, similarity)
+        order = np.argsort(-per_entry)[:limit]
+        return [(self.entries[i], float(per_entry[i])) for i in order if per_entry[i] > 0]
+
+
+def bm25_ranked(index: Index, text: str) -> List[Tuple[Entry, float]]:
+    return [(m.entry, m.score) for m in index.ranked(text, limit=1)]
+
+
+def tfidf_ranked(index: TfidfIndex, text: str) -> List[Tuple[Entry, float]]:
+    return index.ranked(text, limit=1)
+
+
+SYSTEMS = {
+    "BM25 (shipped)": (Index, bm25_ranked),
+    "TF-IDF char 1-3 (baseline)": (TfidfIndex, tfidf_ranked),
+}
+
+
+def without(entries: Sequence[Entry], entry_id: int, text: Optional[str] = None) -> List[Entry]:
+    """The entries less one phrasing of one entry (text given) or less the whole entry."""
+    kept = []
+    for entry in entries:
+        if entry.id != entry_id:
+            kept.append(entry)
+        elif text is not None:
+            rest = [t for t in entry.texts if t != text]
+            kept.append(Entry(entry.id, rest[0], entry.answer, tuple(rest[1:]), entry.department_id, entry.category_id))
+    return kept
+
+
+def calibration_points(
+    entries: Sequence[Entry], dev: Sequence[str], build, ranked
+) -> Tuple[List[Tuple[bool, float]], List[float], List[float]]:
+    """(right?, score) of each phrasing asked without itself; the scores of the development
+    questions; the scores of each phrasing asked without its whole entry."""
+    answerable, close = [], []
+    for entry in entries:
+        alone = build(without(entries, entry.id))
+        for text in entry.texts:
+            found = ranked(build(without(entries, entry.id, text)), text)
+            answerable.append((found[0][0].id == entry.id, found[0][1]) if found else (False, 0.0))
+            other = ranked(alone, text)
+            close.append(other[0][1] if other else 0.0)
+    full = build(entries)
+    unanswerable = []
+    for question in dev:
+        found = ranked(full, question)
+        unanswerable.append(found[0][1] if found else 0.0)
+    return answerable, unanswerable, close
+
+
+def calibrate(unanswerable: List[float]) -> float:
+    """The lowest threshold at which at most ANSWERED_UNANSWERABLE of the development questions
+    the base cannot answer get an answer."""
+    scores = sorted(unanswerable, reverse=True)
+    allowed = int(ANSWERED_UNANSWERABLE * len(scores))
+    return round(scores[allowed] + 0.0005, 3) if len(scores) > allowed else 0.0
+
+
+def evaluate(index, ranked, threshold: float, data: Dict) -> Dict[str, float]:
+    ids = {e.question: e.id for e in index.entries}
+    right = wrong_on_answerable = top1 = 0
+    for item in data["answerable"]:
+        found = ranked(index, item["q"])
+        correct = bool(found) and found[0][0].id == ids[item["entry"]]
+        top1 += correct
+        if found and found[0][1] >= threshold:
+            right += correct
+            wrong_on_answerable += not correct
+    answered_unanswerable = 0
+    for question in data["unanswerable"]:
+        found = ranked(index, question)
+        answered_unanswerable += bool(found) and found[0][1] >= threshold
+    n, m = len(data["answerable"]), len(data["unanswerable"])
+    return {
+        "top1": right / n,
+        "top1_ignoring_threshold": top1 / n,
+        "wrong_on_answerable": wrong_on_answerable / n,
+        "wrong_on_unanswerable": answered_unanswerable / m,
+        "abstained_on_unanswerable": 1 - answered_unanswerable / m,
+    }
+
+
+def by_script(index, ranked, threshold: float, data: Dict) -> Dict[str, float]:
+    found = {}
+    for script in ("simplified", "traditional"):
+        part = {
+            "answerable": [a for a in data["answerable"] if detect_script(a["q"]) == script],
+            "unanswerable": [q for q in data["unanswerable"] if detect_script(q) == script],
+        }
+        found[script] = (evaluate(index, ranked, threshold, part)["top1"], len(part["answerable"]))
+    return found
+
+
+# ---------------------------------------------------------------- question or report
+
+
+def intents(texts: Sequence[str]) -> List[str]:
+    from benchmarks.classification import Parser
+
+    parser = Parser()
+    return [(parser.parse(t).get("intent") or {}).get("name") for t in texts]
+
+
+# ---------------------------------------------------------------- latency at 1,000 entries
+
+_PLACES = [
+    "小区",
+    "社区",
+    "街道",
+    "单元楼",
+    "老年活动中心",
+    "菜市场",
+    "停车场",
+    "公园",
+    "学校",
+    "医院",
+    "图书馆",
+    "体育馆",
+]
+_THINGS = [
+    "会员卡",
+    "门禁卡",
+    "充电桩",
+    "健身器材",
+    "快递柜",
+    "自行车棚",
+    "监控录像",
+    "公告栏",
+    "活动室",
+    "储物间",
+    "饮水机",
+    "志愿者",
+    "报名表",
+    "补贴",
+    "证明",
+    "登记表",
+    "预约",
+    "押金",
+    "发票",
+    "钥匙",
+]
+_VERBS = ["怎么办理", "在哪里申请", "需要什么材料", "多久能办好", "收费吗", "找谁负责", "几点开放", "可以代办吗"]
+
+
+def filler(count: int, seed: int = 7) -> List[Entry]:
+    """Generated entries of plausible shape (question, four phrasings, an answer) to fill the base."""
+    rng = random.Random(seed)
+    made = []
+    for number in range(count):
+        place, thing = rng.choice(_PLACES), rng.choice(_THINGS)
+        verbs = rng.sample(_VERBS, 5)
+        texts = [f"{place}的{thing}{v}" for v in verbs]
+        made.append(
+            Entry(100000 + number, texts[0] + "？", f"{place}{thing}的办理说明（第{number}条）。", tuple(texts[1:]))
+        )
+    return made
+
+
+def latency(entries: Sequence[Entry], questions: Sequence[str], repeat: int = 3) -> Tuple[float, float, float]:
+    """(seconds to build, p50 ms, p95 ms) of answering each question at the given size."""
+    start = time.perf_counter()
+    index = Index(entries)
+    built = time.perf_counter() - start
+    knowledge._tokens.cache_clear()  # a resident's question is new to the process
+    times = []
+    for _ in range(repeat):
+        for question in questions:
+            start = time.perf_counter()
+            index.best(question, threshold=0.5)
+            times.append((time.perf_counter() - start) * 1000)
+        knowledge._tokens.cache_clear()
+    times.sort()
+    return built, statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-model", action="store_true", help="skip the question-or-report figures (no NLU model)")
+    args = parser.parse_args(argv)
+    entries = knowledge.file_entries()
+    data = yaml.safe_load(EVAL_SET.read_text(encoding="utf-8"))
+    dev = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["unanswerable"]
+    shipped = Settings.knowledge_threshold
+    print(f"Knowledge base: {len(entries)} sample entries, {sum(len(e.texts) for e in entries)} phrasings")
+    print(
+        f"Evaluation set: {len(data['answerable'])} answerable, {len(data['unanswerable'])} unanswerable, "
+        f"{len(data['reports'])} reports; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print("\n== calibrated on the sample's phrasings and knowledge_dev.yml; evaluated on knowledge_eval.yml")
+    header = (
+        f"{'system':30} {'threshold':>9} {'top-1':>6} {'top-1*':>7} {'wrong(A)':>9} {'wrong(U)':>9} {'abstain(U)':>10}"
+    )
+    print(header)
+    results = {}
+    calibration: Dict[str, Tuple[float, ...]] = {}
+    for name, (build, ranked) in SYSTEMS.items():
+        answerable, unanswerable, close = calibration_points(entries, dev, build, ranked)
+        threshold = calibrate(unanswerable)
+        calibration[name] = (
+            threshold,
+            sum(ok for ok, _ in answerable) / len(answerable),
+            sum(ok and v >= threshold for ok, v in answerable) / len(answerable),
+            sum((not ok) and v >= threshold for ok, v in answerable) / len(answerable),
+            sum(v >= threshold for v in unanswerable) / len(unanswerable),
+            sum(v >= threshold for v in close) / len(close),
+        )
+        index = build(entries)
+        runs = [(name, threshold)]
+        if build is Index:
+            runs.append((f"{name} shipped", shipped))
+        for label, value in runs:
+            figures = evaluate(index, ranked, value, data)
+            results[label] = (index, ranked, value, figures)
+            print(
+                f"{label:30} {value:9.3f} {figures['top1']:6.3f} {figures['top1_ignoring_threshold']:7.3f} "
+                f"{figures['wrong_on_answerable']:9.3f} {figures['wrong_on_unanswerable']:9.3f} "
+                f"{figures['abstained_on_unanswerable']:10.3f}"
+            )
+    print("top-1: right entry and above the threshold; top-1*: right entry ranked first, threshold ignored;")
+    print("wrong(A): answered with another entry; (U): on unanswerable questions")
+    for name, (value, first, right, wrong, dev_answered, close) in calibration.items():
+        print(
+            f"  calibration, {name}: threshold {value:.3f}; phrasings left out: top-1* {first:.3f}, answered right "
+            f"{right:.3f}, wrong {wrong:.3f}; development unanswerable answered {dev_answered:.3f}; "
+            f"whole entry left out: answered (wrongly) {close:.3f}"
+        )
+    index, ranked, value, _ = results["BM25 (shipped) shipped"]
+    for script, (top1, n) in by_script(index, ranked, value, data).items():
+        print(f"  shipped, {script}: top-1 {top1:.3f} on {n} questions")
+
+    if not args.no_model:
+        print("\n== question or report, through the chat's NLU (trained model)")
+        reports = data["reports"]
+        questions = [a["q"] for a in data["answerable"]] + list(data["unanswerable"])
+        read = intents(reports + questions)
+        taken = sum(i == "ask_question" for i in read[: len(reports)])
+        recognised = read[len(reports) :]
+        print(f"reports taken for questions: {taken}/{len(reports)} = {taken / len(reports):.3f}")
+        asked = sum(i == "ask_question" for i in recognised)
+        print(f"questions recognised as questions: {asked}/{len(questions)} = {asked / len(questions):.3f}")
+        others: Dict[str, int] = {}
+        for found in recognised:
+            if found != "ask_question":
+                others[found] = others.get(found, 0) + 1
+        print(f"  read instead as: {others}")
+        ids = {e.question: e.id for e in index.entries}
+        end_to_end = 0
+        for item, found in zip(data["answerable"], recognised):
+            best = ranked(index, item["q"])
+            end_to_end += (
+                found == "ask_question" and bool(best) and best[0][1] >= value and best[0][0].id == ids[item["entry"]]
+            )
+        print(
+            f"answerable answered right end to end (recognised, then top-1): {end_to_end / len(data['answerable']):.3f}"
+        )
+
+    print("\n== answer latency (retrieval), sample + generated entries")
+    questions = [a["q"] for a in data["answerable"]] + list(data["unanswerable"])
+    for size in (len(entries), 1000):
+        built, p50, p95 = latency(entries + filler(size - len(entries)), questions)
+        print(f"{size:5} entries: index built in {built:.2f} s; answer p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
