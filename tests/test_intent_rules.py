@@ -22,6 +22,14 @@ from bot.classifier.intent_signals import corrected_intent
         ("路燈一閃一閃的", "nlu_fallback", "report_problem"),
         ("小区垃圾桶满得往外溢", "out_of_scope", "report_problem"),
         ("小区停水两天了", "stop", "report_problem"),  # no word of refusal in it
+        # a problem read as a question: nothing in it asks how, where, when or what it takes
+        ("怎么楼下一股烧焦的糊味", "ask_question", "report_problem"),
+        ("樓道的燈怎麼又壞了", "ask_question", "report_problem"),
+        # questions that name a problem stay questions
+        ("停水的通知在哪里能看到", "ask_question", None),
+        ("晚上施工最晚可以到几点", "ask_question", None),
+        ("垃圾分類要怎麼投放，有什麼規定", "ask_question", None),
+        ("电梯坏了多久能修好，有规定吗", "ask_question", None),
         # readings that stand
         ("我上周反映的漏水处理得怎么样了", "check_status", None),
         ("查一下工单进度，楼道灯那个", "check_status", None),

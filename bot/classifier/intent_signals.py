@@ -48,6 +48,14 @@ _STATUS_WORDS = re.compile(
     r"进度|工单|编号|单号|处理(得|的)?(怎么样|如何|到哪)|办(得|的)?怎么样|结果|回复|查(一下|查|询)|ms-?\d"
 )
 
+# A question (咨询) asks how, where, when, how much or what it takes; without such words a message
+# that says what is wrong ("怎么楼下一股烧焦的糊味") is a report, whatever DIET made of its "怎么".
+_ASKING = re.compile(
+    r"几点|什么时(候|间)|多久|多长时间|多少钱|收费|在哪|哪里(可以|能|办|看|查|交|领)|去哪|"
+    r"(要|需要|得)(带|准备|提供|交)?(什么|哪些)|材料|手续|流程|条件|标准|规定|允许|是否|如何|"
+    r"可以.{0,10}吗|能不能|可不可以|怎么(交|缴|办|申请|查|登记|预约|报名|领|算|收|弄|处理的)"
+)
+
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
 # DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
@@ -72,6 +80,8 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
     if not describes_problem(text):
         # "不對，是8棟" (DIET: unclear, or a bare no) still names a place: an answer, not noise or a yes/no
         return "inform" if intent in _ANSWERS and {"location", "phone"} & set(names) else None
+    if intent == "ask_question":
+        return None if _ASKING.search(normalize(text)) else "report_problem"
     if intent not in _OVERRIDABLE:
         return None
     if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):
