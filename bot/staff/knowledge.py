@@ -24,8 +24,10 @@ from bot.store.schema import KnowledgeEntry, KnowledgeQuestion, KnowledgeRevisio
 from bot.textnorm import normalize
 
 # Two questions at least this alike (cosine of their character n-grams, as duplicates.py compares
-# reports' words) ask the same thing; a group is the questions linked by such pairs.
-QUESTION_SIMILARITY = 0.5
+# reports' words) ask the same thing; a group is the questions linked by such pairs. Rewordings of
+# one question score from about 0.45 ("犬只登记需要哪些材料" / "给犬只登记要带什么证件材料"),
+# different questions below 0.1.
+QUESTION_SIMILARITY = 0.4
 EXAMPLES_SHOWN = 5
 # A group's newest questions an entry written from it covers at once (they travel in a link).
 MOST_COVERED = 200
