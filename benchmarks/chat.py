@@ -38,6 +38,7 @@ import aiohttp
 
 from benchmarks.delivery import percentile
 from tests.support.scratch import free_port, scratch_database
+from tests.support.stack import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "bot" / "models" / "minsheng.tar.gz"
@@ -341,7 +342,7 @@ def measure(url: str, args) -> int:
     try:
         if args.only in ("both", "stock"):
             process, stock_url = start_stock(stock_project(version), var / "stock.log")
-            stoppers.append(lambda: _stop(process))
+            stoppers.append(lambda: stop_process(process))
             bots.append(Bot("stock", f"{stock_url}/webhooks/rest/webhook", {"rasa": process.pid}, STOCK_SCRIPTS))
         if args.only in ("both", "minsheng"):
             upgrade(url)
@@ -389,16 +390,6 @@ def measure(url: str, args) -> int:
     finally:
         for stop in reversed(stoppers):
             stop()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 if __name__ == "__main__":

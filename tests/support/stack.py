@@ -84,6 +84,17 @@ def free_range(count: int) -> int:
     raise RuntimeError("no free range of ports")
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL if it has not stopped within 20 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def get_json(url: str):
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
@@ -222,13 +233,8 @@ class Stack:
     def stop(self, *names: str) -> None:
         for name in names or tuple(self.processes):
             process = self.processes.get(name)
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            if process is not None:
+                stop_process(process)
 
     def kill(self, name: str) -> None:
         """SIGKILL: no clean-up, no chance to finish what it was doing."""
