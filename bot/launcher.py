@@ -235,6 +235,22 @@ def wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+def balanced(url: str, replicas: int, seconds: float) -> bool:
+    """Whether the balancer at url has sent requests to each of its replicas (it marks a process up
+    only after a health check that comes up to a second after the process answers)."""
+    deadline, seen = time.monotonic() + seconds, set()
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                seen.add(response.headers.get(balancer.HEADER))
+        except OSError:
+            pass
+        if len(seen - {None}) >= replicas:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def ensure_first_admin(config: Settings) -> str:
     """On an empty store, an `admin` account with a password kept in var/admin-password."""
     from bot.staff.accounts import create_user, generate_password, has_users
@@ -294,9 +310,17 @@ def run() -> int:
 
     def show_banner() -> None:
         # Rasa processes loading their models at once share the cores: each takes longer.
-        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180 * config.replicas.count) and wait_for(
+        replicas = config.replicas
+        ready = wait_for(f"http://127.0.0.1:{ports.rasa}/", 180 * replicas.count) and wait_for(
             f"http://127.0.0.1:{ports.actions}/health", 60
         )
+        if replicas.count > 1:
+            ready = (
+                ready
+                and all(wait_for(f"http://127.0.0.1:{port}/", 180) for port in replicas.rasa_ports())
+                and all(wait_for(f"http://127.0.0.1:{port}/health", 60) for port in replicas.actions_ports())
+                and balanced(f"http://127.0.0.1:{ports.rasa}/", replicas.count, 30)
+            )
         if not supervisor.stopping.is_set():
             console.say(banner(config, first_admin, ready))
 
