@@ -8,8 +8,9 @@ What each part of the product needs from the balancer, decided here once:
   process with the fewest requests in hand.
 - The chat page's socket.io connection stays on one process (sticky by the client's address): a
   websocket is one connection anyway; the polling fallback must find its session again.
-- A process that stops answering its health check (every second) gets no new requests; a request
-  whose connection to a dead process fails is sent to another (never a request that may have been
+- A process that stops answering its health check (every second), or refuses a connection, gets no
+  new requests (until a check passes again); a request whose connection to a dead process fails is
+  sent to another at once (never a request that may have been
   half handled: Rasa keeps nothing of a turn it did not finish, but the balancer cannot know that).
 - Action servers keep nothing between calls: any one answers any Rasa process.
 
@@ -42,16 +43,18 @@ global
 defaults
     mode http
     log global
+    option httplog
     option dontlog-normal
+    option log-separate-errors
     timeout connect 2s
     timeout client 130s
     timeout server 130s
     timeout tunnel 1h
     timeout http-request 30s
-    retries 2
+    retries 3
     retry-on conn-failure
-    option redispatch
-    default-server inter 1s fall 2 rise 1
+    option redispatch 1
+    default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down
 
 frontend rasa
     bind {hosts.rasa}:{ports.rasa}
