@@ -244,24 +244,28 @@ def test_a_resident_reports_through_the_chat_page(product, browser, tmp_path, mo
     page.goto(f"http://127.0.0.1:{product['ports']['web']}/")
     page.wait_for_selector("#status:has-text('已连接')", timeout=30000)
 
-    def say(text):
-        before = page.locator(".msg--bot").count()
+    last_answer = "() => [...document.querySelectorAll('.msg--bot')].map(m => m.innerText).pop() || ''"
+
+    def answered(expected):
+        # The answer of a turn may come in several messages, and on a busy machine a little late: wait
+        # for the one the next step depends on rather than for any new message.
+        page.wait_for_function(f"t => ({last_answer})().includes(t)", arg=expected, timeout=30000)
+
+    def say(text, expected):
         page.fill("#message", text)
         page.press("#message", "Enter")
-        page.wait_for_function("n => document.querySelectorAll('.msg--bot').length > n", arg=before, timeout=30000)
-        page.wait_for_timeout(800)  # the rest of the same answer
+        answered(expected)
 
-    say("樓道的燈壞了兩個禮拜，晚上上樓黑漆漆的")
+    say("樓道的燈壞了兩個禮拜，晚上上樓黑漆漆的", "在哪")
     assert "房屋與公共設施" in page.locator(".msg--bot").nth(1).inner_text()
-    say("和平社區3棟2單元")
+    say("和平社區3棟2單元", "照片")
 
     photo = tmp_path / "lamp.png"
     Image.new("RGB", (64, 48), (40, 40, 40)).save(photo)
-    before = page.locator(".msg--bot").count()
     page.set_input_files("#photo", str(photo))
-    page.wait_for_function("n => document.querySelectorAll('.msg--bot').length > n", arg=before, timeout=30000)
+    answered("電話")
     assert page.locator("img.msg__photo").count() == 1
-    say("１３８ １２３４ ５６７８")
+    say("１３８ １２３４ ５６７８", "138****5678")
     summary = page.locator(".msg--bot").last.inner_text()
     assert "138****5678" in summary and "見照片" in summary
 
