@@ -68,10 +68,11 @@ validate: setup
 	$(BIN)/python -m bot.tools.validate_data
 
 # --e2e makes Rasa check the intent and entities of every user line too; a test-story file must be
-# named test_*.yml or Rasa skips it silently, hence the count check.
+# named test_*.yml or Rasa skips it silently, hence the count check. Rasa runs with the product's
+# patches (bot/rasa_patches.py), as the product's Rasa server does.
 test-stories: setup model
 	@mkdir -p results
-	set -o pipefail; $(BIN)/rasa test core --stories tests/test_stories --model $(MODEL) --out results/core \
+	set -o pipefail; $(BIN)/python -m bot.tools.rasa_with_patches test core --stories tests/test_stories --model $(MODEL) --out results/core \
 		--e2e --fail-on-prediction-errors --no-plot 2>&1 | tee results/test-stories.log
 	@grep -Eq "Evaluating [1-9][0-9]* stories" results/test-stories.log || { echo "no test story was evaluated"; exit 1; }
 

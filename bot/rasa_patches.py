@@ -17,7 +17,7 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-Four changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+Five changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once and the answer is checked
@@ -28,7 +28,11 @@ Four changes are for speed only, each measured with `make benchmark-chat` (docs/
   the channels learn whether updates wait for the resident without reading the conversation back;
 - Rasa's SQL tracker store is synchronous inside its `async` methods: every read and write of a
   conversation blocked the server's event loop while the database answered. Here its own reading
-  and writing run, unchanged, in a worker thread."""
+  and writing run, unchanged, in a worker thread;
+- every policy predicts every step, and the ensemble then takes the surest (on a tie, the one of
+  higher priority): when the rule policy is sure, TED's neural network ran for a prediction that
+  was thrown away. Here TED answers "nothing" for such a step without running it, only where the
+  outcome cannot differ (`rule_decides`); the conversation tests run with the patches."""
 
 from __future__ import annotations
 
@@ -158,7 +162,58 @@ def apply(action_timeout: float = 20.0) -> None:
 
     tracker_store.SQLTrackerStore._retrieve = retrieve_off_the_loop
     tracker_store.SQLTrackerStore.save = save_off_the_loop
+
+    # TED's network is not run for a prediction the rule policy has already decided.
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.policies.ted_policy import TEDPolicy
+
+    rule_predict = RulePolicy.predict_action_probabilities
+    ted_predict = TEDPolicy.predict_action_probabilities
+
+    def rule_predict_and_note(self, tracker, domain, *args, **kwargs):
+        prediction = rule_predict(self, tracker, domain, *args, **kwargs)
+        notes = tracker.__dict__.setdefault(_RULE_NOTES, {})
+        notes.clear()
+        notes[_prediction_key(tracker, domain)] = prediction
+        return prediction
+
+    def ted_predict_unless_decided(self, tracker, domain, *args, **kwargs):
+        if rule_decides(self, tracker, domain):
+            return self._prediction(self._default_predictions(domain))
+        return ted_predict(self, tracker, domain, *args, **kwargs)
+
+    RulePolicy.predict_action_probabilities = rule_predict_and_note
+    TEDPolicy.predict_action_probabilities = ted_predict_unless_decided
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+_RULE_NOTES = "_minsheng_rule_predictions"
+
+
+def _prediction_key(tracker: Any, domain: Any) -> tuple:
+    """One prediction step of one conversation: the predictions of a step all see the same events."""
+    return (id(domain), len(tracker.events))
+
+
+def rule_decides(ted: Any, tracker: Any, domain: Any) -> bool:
+    """Whether the rule policy's prediction for this step (made just before, in the same graph run)
+    wins whatever TED predicts, so that TED's prediction would be thrown away: the rule policy is
+    sure (1.0; on a tie the ensemble takes the higher priority, and the rule policy's is higher), the
+    action it predicts was not just rejected (the ensemble then sets it to 0 in every prediction), and
+    TED cannot make an end-to-end prediction (one from the message's text would set aside every
+    prediction made from the intent, the rule policy's included)."""
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
+    from rasa.shared.nlu.constants import TEXT
+
+    prediction = tracker.__dict__.get(_RULE_NOTES, {}).get(_prediction_key(tracker, domain))
+    if prediction is None or prediction.max_confidence < 1.0 or prediction.policy_priority <= ted.priority:
+        return False
+    if ted.only_e2e or TEXT in getattr(ted, "fake_features", {}):
+        return False
+    last_action = next(
+        (e for e in reversed(tracker.events) if isinstance(e, (ActionExecuted, ActionExecutionRejected))), None
+    )
+    return not isinstance(last_action, ActionExecutionRejected)
 
 
 def _completed(coroutine: Any) -> Any:

@@ -3,6 +3,7 @@ validator built once."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -161,3 +162,82 @@ def test_conversations_are_written_and_read_in_a_worker_thread(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "round trip" in done.stdout
+
+
+def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(trained_model):
+    """The trained assistant answers a greeting, a thank-you and a bare "好的" (turns its rules decide)
+    first as stock Rasa, then with the patches: the same answers, and TED's network, run for every
+    prediction by stock Rasa, is not run. (Where TED's prediction counts, see the next tests; the
+    conversation tests run with the patches.)"""
+    code = textwrap.dedent(
+        f"""
+        import asyncio, json
+        from rasa.core.agent import Agent
+        from rasa.core.policies.ted_policy import TEDPolicy
+        from bot import rasa_patches
+
+        def talk():
+            # The graph takes each policy's method when the model is loaded: load after apply().
+            agent = Agent.load({str(trained_model)!r})
+            ted = next(node for node in agent.processor.graph_runner._instantiated_nodes.values()
+                       if isinstance(node._component, TEDPolicy))._component
+            runs = []
+            inference = ted.model.run_inference
+            ted.model.run_inference = lambda *a, **k: runs.append(1) or inference(*a, **k)
+            out = []
+            for text in ["你好", "谢谢你", "好的"]:
+                before = len(runs)
+                answers = asyncio.run(agent.handle_text(text, sender_id="resident"))
+                out.append([[a.get("text") for a in answers], len(runs) - before])
+            return out
+
+        stock = talk()
+        rasa_patches.apply()
+        patched = talk()
+        print(json.dumps({{"stock": stock, "patched": patched}}, ensure_ascii=False))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stock, patched = result["stock"], result["patched"]
+    assert [answers for answers, _ in patched] == [answers for answers, _ in stock]
+    assert all(runs >= 2 for _, runs in stock)  # stock Rasa runs TED for every prediction of a turn
+    assert all(runs == 0 for _, runs in patched), patched
+
+
+def _step(events, rule_confidence=1.0, rule_priority=6, text_features=False):
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.empty()
+    tracker = DialogueStateTracker.from_events("resident", events)
+    rule = PolicyPrediction([rule_confidence], "RulePolicy", policy_priority=rule_priority)
+    tracker.__dict__[rasa_patches._RULE_NOTES] = {rasa_patches._prediction_key(tracker, domain): rule}
+
+    class Ted:
+        priority, only_e2e = 1, False
+        fake_features = {"text": []} if text_features else {}
+
+    return Ted(), tracker, domain
+
+
+def test_ted_still_decides_where_the_rule_policy_is_not_sure_or_cannot_win():
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, UserUttered
+
+    listened = [ActionExecuted("action_listen"), UserUttered("好的", {"name": "affirm"})]
+    assert rasa_patches.rule_decides(*_step(listened))
+    assert not rasa_patches.rule_decides(*_step(listened, rule_confidence=0.3))  # the rules' fallback
+    assert not rasa_patches.rule_decides(*_step(listened, rule_priority=1))
+    assert not rasa_patches.rule_decides(*_step(listened, text_features=True))  # TED could answer from the text
+    rejected = [*listened, ActionExecutionRejected("report_form")]
+    assert not rasa_patches.rule_decides(*_step(rejected))  # the rule's action was just rejected
+
+
+def test_a_rule_prediction_of_another_step_is_not_taken_for_this_one():
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    ted, tracker, domain = _step([ActionExecuted("action_listen"), UserUttered("好的", {"name": "affirm"})])
+    tracker.update(ActionExecuted("utter_anything_else"))
+    assert not rasa_patches.rule_decides(ted, tracker, domain)
