@@ -17,7 +17,7 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-Five changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+Six changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once and the answer is checked
@@ -32,16 +32,19 @@ Five changes are for speed only, each measured with `make benchmark-chat` (docs/
 - every policy predicts every step, and the ensemble then takes the surest (on a tie, the one of
   higher priority): when the rule policy is sure, TED's neural network ran for a prediction that
   was thrown away. Here TED answers "nothing" for such a step without running it, only where the
-  outcome cannot differ (`rule_decides`); the conversation tests run with the patches."""
+  outcome cannot differ (`rule_decides`); the conversation tests run with the patches;
+- the lock store (Redis with several Rasa processes) was called synchronously in the event loop,
+  about seven round trips per message; here its calls run in a thread of its own, one at a time."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import functools
 import logging
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, Optional
 
 import aiohttp
 
@@ -163,6 +166,10 @@ def apply(action_timeout: float = 20.0) -> None:
     tracker_store.SQLTrackerStore._retrieve = retrieve_off_the_loop
     tracker_store.SQLTrackerStore.save = save_off_the_loop
 
+    from rasa.core import lock_store
+
+    lock_store.LockStore.lock = lock_off_the_loop
+
     # TED's network is not run for a prediction the rule policy has already decided.
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
@@ -185,6 +192,40 @@ def apply(action_timeout: float = 20.0) -> None:
     RulePolicy.predict_action_probabilities = rule_predict_and_note
     TEDPolicy.predict_action_probabilities = ted_predict_unless_decided
     logger.info("fault handling patches applied to Rasa %s", RASA_VERSION)
+
+
+# The lock store's work, one call at a time, in a thread of its own: each call as atomic with respect
+# to the others as when the event loop ran them, and the loop free while Redis answers.
+_lock_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lock-store")
+
+
+async def _in_lock_thread(function: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_lock_thread, functools.partial(function, *args))
+
+
+@contextlib.asynccontextmanager
+async def lock_off_the_loop(
+    self: Any, conversation_id: str, lock_lifetime: float = -1, wait_time_in_seconds: float = 1
+) -> AsyncIterator[Any]:
+    """LockStore.lock of Rasa 3.6.21 (a ticket, a wait for one's turn, the clean-up), each of its
+    calls to the store made in the lock store's thread. Rasa's calls pass no lifetime (its default,
+    LOCK_LIFETIME, read from the environment at start-up)."""
+    from rasa.core.lock_store import LOCK_LIFETIME, LockError
+
+    lifetime = LOCK_LIFETIME if lock_lifetime < 0 else lock_lifetime
+    ticket = await _in_lock_thread(self.issue_ticket, conversation_id, lifetime)
+    try:
+        while True:
+            lock = await _in_lock_thread(self.get_lock, conversation_id)
+            if not lock:  # expired
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            if not lock.is_locked(ticket):
+                break
+            await asyncio.sleep(wait_time_in_seconds)
+            await _in_lock_thread(self.update_lock, conversation_id)
+        yield lock
+    finally:
+        await _in_lock_thread(self.cleanup, conversation_id, ticket)
 
 
 _RULE_NOTES = "_minsheng_rule_predictions"

@@ -241,3 +241,40 @@ def test_a_rule_prediction_of_another_step_is_not_taken_for_this_one():
     ted, tracker, domain = _step([ActionExecuted("action_listen"), UserUttered("好的", {"name": "affirm"})])
     tracker.update(ActionExecuted("utter_anything_else"))
     assert not rasa_patches.rule_decides(ted, tracker, domain)
+
+
+@pytest.mark.parametrize("store", ["InMemoryLockStore()", "RedisLockStore(host='127.0.0.1', port=6379, db=12)"])
+def test_messages_of_one_conversation_still_take_turns_with_the_lock_store_off_the_loop(store):
+    """Two messages of one conversation arrive together: the second is handled only once the first
+    is done, as in stock Rasa; the store is called from its own thread; nothing is left locked."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio, threading, uuid
+        from bot import rasa_patches; rasa_patches.apply()
+        from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+
+        store = {store}
+        threads, order = set(), []
+        get_lock = store.get_lock
+        store.get_lock = lambda *a: threads.add(threading.current_thread().name) or get_lock(*a)
+        conversation = uuid.uuid4().hex
+
+        async def message(name, seconds):
+            async with store.lock(conversation, wait_time_in_seconds=0.05):
+                order.append(name + " in")
+                await asyncio.sleep(seconds)
+                order.append(name + " out")
+
+        async def both():
+            first = asyncio.create_task(message("first", 0.3))
+            await asyncio.sleep(0.05)
+            await message("second", 0)
+            await first
+
+        asyncio.run(both())
+        print(order, sorted(threads), get_lock(conversation))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "['first in', 'first out', 'second in', 'second out'] ['lock-store_0'] None"
