@@ -10,19 +10,16 @@ import re
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from bot.store.db import session_scope
 from bot.store.schema import Ticket
 from tests.support.scratch import free_port, scratch_database
-from tests.support.stack import ROOT, free_range
+from tests.support.stack import free_range, minsheng_run
 
 pytestmark = pytest.mark.integration
 REPLICA = "X-Minsheng-Replica"
@@ -58,28 +55,8 @@ def replicated(trained_model, tmp_path_factory):
             "MINSHENG_WEB_PORT": str(ports["web"]),
             "MINSHENG_DUPLICATE_QUESTION": "off",
         }
-        launcher = subprocess.Popen(
-            [str(Path(sys.executable).with_name("minsheng")), "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        seen: list = []
-        threading.Thread(target=lambda: seen.extend(iter(launcher.stdout.readline, "")), daemon=True).start()
-        deadline = time.monotonic() + 420
-        while time.monotonic() < deadline and launcher.poll() is None and not any("Press Ctrl-C" in s for s in seen):
-            time.sleep(0.5)
-        try:
+        with minsheng_run(env, 420) as (_, seen):
             yield {"ports": ports, "base": base, "url": url, "output": seen}
-        finally:
-            launcher.send_signal(signal.SIGINT)
-            try:
-                launcher.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                raise
         still_open = [p for p in [*ports.values(), *range(base, base + 4)] if not port_free(p)]
         assert not still_open, f"ports {still_open} still open after Ctrl-C"
 

@@ -8,12 +8,9 @@ import json
 import os
 import queue
 import re
-import signal
 import socket
 import stat
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +23,7 @@ from bot.store.db import session_scope
 from bot.store.schema import Ticket
 from tests.support.browser import chromium as launch_chromium
 from tests.support.scratch import free_port
-from tests.support.stack import ROOT
+from tests.support.stack import ROOT, minsheng_run
 
 pytestmark = pytest.mark.integration
 DOCS = ROOT / "docs" / "screenshots"
@@ -57,27 +54,8 @@ def product(trained_model, tmp_path_factory):
     }
     for key in ("MINSHENG_DATABASE_URL", "MINSHENG_TRACKER_URL", "MINSHENG_LOCK_STORE_URL"):
         env.pop(key, None)  # the embedded defaults
-    launcher = subprocess.Popen(
-        [str(Path(sys.executable).with_name("minsheng")), "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen: list = []
-    # Everything the launcher prints is read, to the end: a pipe left full would be a test artefact.
-    threading.Thread(target=lambda: seen.extend(iter(launcher.stdout.readline, "")), daemon=True).start()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and launcher.poll() is None and not any("Press Ctrl-C" in s for s in seen):
-        time.sleep(0.5)
-    yield {"ports": ports, "var": var, "output": "".join(seen), "launcher": launcher}
-    launcher.send_signal(signal.SIGINT)
-    try:
-        launcher.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        launcher.kill()
-        raise
+    with minsheng_run(env, 300) as (launcher, seen):
+        yield {"ports": ports, "var": var, "output": "".join(seen), "launcher": launcher}
     still_open = [port for port in ports.values() if port_open(port)]
     assert not still_open, f"ports {still_open} still open after Ctrl-C"
 

@@ -95,6 +95,36 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
+@contextlib.contextmanager
+def minsheng_run(env: Dict[str, str], seconds: float) -> Iterator[tuple]:
+    """`minsheng run` as an operator starts it, with `env`, until its banner says it is running (or
+    `seconds` pass, or it exits); yields the launcher and the lines it has printed so far and will
+    print (all read, to the end: a pipe left full would be a test artefact). Stopped with Ctrl-C
+    (SIGINT) at the end; one that has not stopped a minute later is killed and the test fails."""
+    launcher = subprocess.Popen(
+        [str(Path(sys.executable).with_name("minsheng")), "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: List[str] = []
+    threading.Thread(target=lambda: seen.extend(iter(launcher.stdout.readline, "")), daemon=True).start()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and launcher.poll() is None and not any("Press Ctrl-C" in s for s in seen):
+        time.sleep(0.5)
+    try:
+        yield launcher, seen
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            raise
+
+
 def get_json(url: str):
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
