@@ -21,9 +21,16 @@ class TextClassifier:
     """Character/word TF-IDF (also of the first line, when the messages have titles) + a linear SVM
     whose scores are calibrated into probabilities.
 
-    The SVM separates categories best on short complaints; the calibration (Platt scaling over
-    3 folds) turns its scores into confidences that mean something, which the dialogue needs to
-    decide between stating a category and asking the resident to choose."""
+    The SVM separates categories best on short complaints; the calibration (Platt scaling fitted on
+    the SVM's scores over 3 folds) turns its scores into confidences that mean something, which the
+    dialogue needs to decide between stating a category and asking the resident to choose.
+
+    Trained on titled messages (a city's tickets, a web board), the SVM that ranks is the one
+    trained on every example, the folds serving only to fit the calibration, so no third of the
+    examples is left out of the model that answers. Trained on one-line chat messages (the
+    assistant's own examples) it is the average of the three calibrated fold SVMs, each trained on
+    two thirds of the examples: the model the dialogue's confidence thresholds were set on. So it
+    is, too, when the examples are too few for the fold scores to calibrate the whole model."""
 
     def __init__(self, folds: int = 3) -> None:
         self.folds = folds
@@ -40,14 +47,19 @@ class TextClassifier:
             raise ValueError("need examples of at least two labels to train a classifier")
         fewest = min(Counter(labels).values())
         self.encoder = LabelEncoder().fit(list(labels))
+        subjects = any(has_subject(text) for text in texts)
         model = (
-            CalibratedClassifierCV(LinearSVC(), cv=min(self.folds, fewest))
+            CalibratedClassifierCV(LinearSVC(), cv=min(self.folds, fewest), ensemble=not subjects)
             if fewest >= 2
             else LinearSVC()  # a label with one example cannot be calibrated; rank by raw scores
         )
-        subjects = any(has_subject(text) for text in texts)
         self.pipeline = Pipeline([("features", build_vectorizer(subjects)), ("model", model)])
         self.pipeline.fit(list(texts), self.encoder.transform(list(labels)))
+        if subjects and fewest >= 2 and _calibration_falls(model):
+            # Too few examples to read the fold scores: a higher SVM score would mean a lower
+            # confidence. Average the calibrated fold models instead, which dilutes such a fold.
+            model.set_params(ensemble=True)
+            self.pipeline.fit(list(texts), self.encoder.transform(list(labels)))
         return self
 
     @property
@@ -75,6 +87,16 @@ class TextClassifier:
 
     def predict(self, texts: Sequence[str]) -> List[str]:
         return [r[0].label for r in self.rank_many(texts)]
+
+
+def _calibration_falls(model: Any) -> bool:
+    """Whether a label's Platt sigmoid falls as the SVM's score rises (1 / (1 + exp(a·score + b))
+    with a ≥ 0), which the scores of folds with only a few examples per label can produce."""
+    return any(
+        calibrator.a_ >= 0
+        for calibrated in getattr(model, "calibrated_classifiers_", [])
+        for calibrator in calibrated.calibrators
+    )
 
 
 def evaluate(train_texts, train_labels, test_texts, test_labels) -> Dict:
