@@ -136,6 +136,8 @@ class ActionProxy:
         def pump_requests() -> None:
             try:
                 while data := client.recv(65536):
+                    if data.startswith(b"POST "):  # the next request on a kept connection
+                        request.clear()
                     if len(request) < 65536:
                         request.extend(data)
                     upstream.sendall(data)
