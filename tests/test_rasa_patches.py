@@ -278,3 +278,42 @@ def test_messages_of_one_conversation_still_take_turns_with_the_lock_store_off_t
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "['first in', 'first out', 'second in', 'second out'] ['lock-store_0'] None"
+
+
+def test_actions_are_called_over_a_kept_connection():
+    """Rasa's calls to an endpoint (the action server) reuse one connection instead of opening one per
+    action; after the keep-alive time a new one is opened and the call still answers."""
+    code = textwrap.dedent(
+        """
+        import asyncio
+        from aiohttp import web
+        from bot import rasa_patches; rasa_patches.apply()
+        from rasa.utils.endpoints import EndpointConfig
+
+        async def main():
+            peers = []
+
+            async def webhook(request):
+                peers.append(request.transport.get_extra_info("peername"))
+                return web.json_response({"events": [], "responses": [{"text": "ok"}]})
+
+            app = web.Application()
+            app.router.add_post("/webhook", webhook)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+            answers = [await endpoint.request(json={"next_action": "a"}) for _ in range(4)]
+            await asyncio.sleep(rasa_patches.KEEPALIVE_SECONDS + 1)
+            answers.append(await endpoint.request(json={"next_action": "a"}))
+            print(len(answers), all(a["responses"][0]["text"] == "ok" for a in answers), len(set(peers)))
+            await runner.cleanup()
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["5", "True", "2"]
