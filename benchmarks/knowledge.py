@@ -1,17 +1,22 @@
 """Knowledge-base benchmark: answering residents' questions from the sample entries.
 
     make benchmark          # runs this too
-    .venv/bin/python -m benchmarks.knowledge [--no-model]
+    .venv/bin/python -m benchmarks.knowledge [--no-model] [--fit]
 
-1. Calibration, never on the evaluation set, the same procedure for the shipped retrieval (BM25
-   over jieba words and character bigrams, bot/knowledge.py) and for the baseline (scikit-learn
-   TF-IDF over character 1-3-grams, cosine similarity):
-   - answerable: each phrasing of the sample entries (bot/knowledge_sample.yml) asked of an index
-     without that phrasing (leave one out);
-   - unanswerable: benchmarks/data/knowledge_dev.yml, questions the sample does not answer;
-   the threshold is the lowest score at which at most 5 % of the unanswerable development questions
-   get an answer (the issue's bound on wrong answers). Also shown: each phrasing asked of an index
-   without its whole entry — a question close to the base that it cannot answer, the hardest case.
+1. Calibration, never on the evaluation set, on the sample entries (bot/knowledge_sample.yml) and the
+   development set (benchmarks/data/knowledge_dev.yml: answerable questions naming their entry, and
+   questions the sample does not answer):
+   - shipped (BM25 over jieba words and character bigrams, bot/knowledge.py): the answer/abstain
+     decision is a logistic regression over what the question and the best entry have in common,
+     fitted on each phrasing asked of an index without it (right or wrong best entry) and without
+     its whole entry (any answer wrong), and on the development questions. Its threshold is chosen
+     on the development questions' confidences from a five-fold cross-validation (each fold's
+     decision fitted without it). `--fit` writes the decision fitted on all of it to
+     bot/knowledge_decision.json; the threshold printed is MINSHENG_KNOWLEDGE_THRESHOLD's default.
+   - baseline (scikit-learn TF-IDF over character 1-3-grams, cosine similarity): its score with a
+     threshold;
+   both thresholds are the lowest at which at most 5 % of the unanswerable development questions
+   get an answer (the issue's bound on wrong answers).
 2. Evaluation on benchmarks/data/knowledge_eval.yml, written apart from the entries and never used
    above: top-1 accuracy on answerable questions (the right entry, above the threshold), wrong and
    abstained answers on unanswerable ones, both for the shipped retrieval at its shipped threshold
@@ -35,7 +40,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot import knowledge
-from bot.knowledge import Entry, Index
+from bot.knowledge import Decision, Entry, Index
 from bot.settings import Settings
 from bot.textnorm import detect_script, normalize
 
@@ -43,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL_SET = ROOT / "benchmarks" / "data" / "knowledge_eval.yml"
 DEV_SET = ROOT / "benchmarks" / "data" / "knowledge_dev.yml"
 ANSWERED_UNANSWERABLE = 0.05
+DECISION_C = 0.3  # the logistic regression's regularisation (sklearn's C), chosen on the development set
 
 Scorer = Callable[[str], List[Tuple[int, float]]]  # (entry id, score), best first
 
@@ -128,6 +134,61 @@ def calibrate(unanswerable: List[float]) -> float:
     scores = sorted(unanswerable, reverse=True)
     allowed = int(ANSWERED_UNANSWERABLE * len(scores))
     return round(scores[allowed] + 0.0005, 3) if len(scores) > allowed else 0.0
+
+
+Point = Tuple[Optional[Dict[str, float]], bool]  # (the features of the best entry, is it the right one?)
+
+
+def decision_points(entries: Sequence[Entry], dev: Dict) -> Tuple[List[Point], List[Point], List[Point]]:
+    """What the decision learns from: the sample's phrasings asked without themselves and without
+    their entry; the development set's answerable and unanswerable questions asked of the sample."""
+    neutral = Decision({name: 0.0 for name in Decision.FEATURES}, 0.0)
+    sample: List[Point] = []
+    for entry in entries:
+        alone = Index(without(entries, entry.id), neutral)
+        for text in entry.texts:
+            found = Index(without(entries, entry.id, text), neutral).ranked(text, limit=1)
+            if found:
+                sample.append((found[0].features, found[0].entry.id == entry.id))
+            found = alone.ranked(text, limit=1)
+            if found:
+                sample.append((found[0].features, False))
+    full = Index(entries, neutral)
+    ids = {e.question: e.id for e in entries}
+
+    def point(text: str, entry_id: Optional[int]) -> Point:
+        found = full.ranked(text, limit=1)
+        return (found[0].features, found[0].entry.id == entry_id) if found else (None, False)
+
+    answerable = [point(item["q"], ids[item["entry"]]) for item in dev["answerable"]]
+    unanswerable = [point(question, None) for question in dev["unanswerable"]]
+    return sample, answerable, unanswerable
+
+
+def fit(points: Sequence[Point]) -> Decision:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [(f, ok) for f, ok in points if f is not None]
+    x = np.array([[f[name] for name in Decision.FEATURES] for f, _ in rows])
+    y = np.array([ok for _, ok in rows], dtype=int)
+    model = LogisticRegression(C=DECISION_C, max_iter=5000).fit(x, y)
+    return Decision(dict(zip(Decision.FEATURES, map(float, model.coef_[0]))), float(model.intercept_[0]))
+
+
+def cross_validated(sample: List[Point], answerable: List[Point], unanswerable: List[Point], folds: int = 5):
+    """The development questions' confidences, each from a decision fitted without its fold."""
+    dev = answerable + unanswerable
+    confidence: List[float] = [0.0] * len(dev)
+    order = list(range(len(dev)))
+    random.Random(11).shuffle(order)
+    for fold in range(folds):
+        held = set(order[fold::folds])
+        decision = fit(sample + [dev[i] for i in order if i not in held])
+        for i in held:
+            features = dev[i][0]
+            confidence[i] = decision.confidence(features) if features is not None else 0.0
+    return confidence[: len(answerable)], confidence[len(answerable) :]
 
 
 def evaluate(index, ranked, threshold: float, data: Dict) -> Dict[str, float]:
@@ -250,16 +311,39 @@ def latency(entries: Sequence[Entry], questions: Sequence[str], repeat: int = 3)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-model", action="store_true", help="skip the question-or-report figures (no NLU model)")
+    parser.add_argument("--fit", action="store_true", help="write the decision fitted here to its file")
     args = parser.parse_args(argv)
     entries = knowledge.file_entries()
     data = yaml.safe_load(EVAL_SET.read_text(encoding="utf-8"))
-    dev = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["unanswerable"]
+    dev = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))
     shipped = Settings.knowledge_threshold
     print(f"Knowledge base: {len(entries)} sample entries, {sum(len(e.texts) for e in entries)} phrasings")
     print(
         f"Evaluation set: {len(data['answerable'])} answerable, {len(data['unanswerable'])} unanswerable, "
-        f"{len(data['reports'])} reports; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"{len(data['reports'])} reports; development set: {len(dev['answerable'])} answerable, "
+        f"{len(dev['unanswerable'])} unanswerable; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
+
+    sample, dev_answerable, dev_unanswerable = decision_points(entries, dev)
+    if args.fit:
+        decision = fit(sample + dev_answerable + dev_unanswerable)
+        Decision.write(
+            {name: float(w) for name, w in zip(Decision.FEATURES, decision.weights)},
+            decision.intercept,
+            "Fitted by `python -m benchmarks.knowledge --fit` on the sample's phrasings and knowledge_dev.yml.",
+        )
+        knowledge._shipped_decision.cache_clear()
+        print(f"wrote {knowledge.DECISION_FILE.relative_to(ROOT)}")
+    confident, unsure = cross_validated(sample, dev_answerable, dev_unanswerable)
+    calibrated = calibrate(unsure)
+    right = [ok for _, ok in dev_answerable]
+    dev_figures = (
+        sum(right) / len(right),
+        sum(ok and c >= calibrated for ok, c in zip(right, confident)) / len(right),
+        sum((not ok) and c >= calibrated for ok, c in zip(right, confident)) / len(right),
+        sum(c >= calibrated for c in unsure) / len(unsure),
+    )
+
     print("\n== calibrated on the sample's phrasings and knowledge_dev.yml; evaluated on knowledge_eval.yml")
     header = (
         f"{'system':30} {'threshold':>9} {'top-1':>6} {'top-1*':>7} {'wrong(A)':>9} {'wrong(U)':>9} {'abstain(U)':>10}"
@@ -268,16 +352,19 @@ def main(argv=None) -> int:
     results = {}
     calibration: Dict[str, Tuple[float, ...]] = {}
     for name, (build, ranked) in SYSTEMS.items():
-        answerable, unanswerable, close = calibration_points(entries, dev, build, ranked)
-        threshold = calibrate(unanswerable)
-        calibration[name] = (
-            threshold,
-            sum(ok for ok, _ in answerable) / len(answerable),
-            sum(ok and v >= threshold for ok, v in answerable) / len(answerable),
-            sum((not ok) and v >= threshold for ok, v in answerable) / len(answerable),
-            sum(v >= threshold for v in unanswerable) / len(unanswerable),
-            sum(v >= threshold for v in close) / len(close),
-        )
+        if build is Index:
+            threshold = calibrated
+        else:
+            answerable, unanswerable, close = calibration_points(entries, dev["unanswerable"], build, ranked)
+            threshold = calibrate(unanswerable)
+            calibration[name] = (
+                threshold,
+                sum(ok for ok, _ in answerable) / len(answerable),
+                sum(ok and v >= threshold for ok, v in answerable) / len(answerable),
+                sum((not ok) and v >= threshold for ok, v in answerable) / len(answerable),
+                sum(v >= threshold for v in unanswerable) / len(unanswerable),
+                sum(v >= threshold for v in close) / len(close),
+            )
         index = build(entries)
         runs = [(name, threshold)]
         if build is Index:
@@ -292,10 +379,16 @@ def main(argv=None) -> int:
             )
     print("top-1: right entry and above the threshold; top-1*: right entry ranked first, threshold ignored;")
     print("wrong(A): answered with another entry; (U): on unanswerable questions")
-    for name, (value, first, right, wrong, dev_answered, close) in calibration.items():
+    first, answered, wrong, dev_answered = dev_figures
+    print(
+        f"  calibration, BM25 (shipped): threshold {calibrated:.3f} on the decision's confidence; development set, "
+        f"five-fold cross-validated: top-1* {first:.3f}, top-1 {answered:.3f}, wrong(A) {wrong:.3f}, "
+        f"wrong(U) {dev_answered:.3f}"
+    )
+    for name, (value, first, right_share, wrong_share, dev_share, close) in calibration.items():
         print(
             f"  calibration, {name}: threshold {value:.3f}; phrasings left out: top-1* {first:.3f}, answered right "
-            f"{right:.3f}, wrong {wrong:.3f}; development unanswerable answered {dev_answered:.3f}; "
+            f"{right_share:.3f}, wrong {wrong_share:.3f}; development unanswerable answered {dev_share:.3f}; "
             f"whole entry left out: answered (wrongly) {close:.3f}"
         )
     index, ranked, value, _ = results["BM25 (shipped) shipped"]

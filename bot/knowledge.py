@@ -1,17 +1,18 @@
 """Answering residents' questions (咨询) from the published entries of the knowledge base.
 
 Retrieval is BM25 (the bm25s library) over each entry's question, other phrasings and answer, each
-a document of its own: an entry scores as its best document. A text is read in Simplified
-(textnorm.normalize, so Traditional and full-width questions look alike) and cut into jieba words
-and character bigrams, so "垃圾几点扔" still meets "垃圾投放时间" through 垃圾 and "幾點" meets "几点".
+a document of its own: an entry scores as its best phrasing plus its answer. A text is read in
+Simplified (textnorm.normalize, so Traditional and full-width questions look alike) and cut into
+jieba words and character bigrams, so "垃圾几点扔" still meets "垃圾投放时间" through 垃圾 and "幾點"
+meets "几点".
 
-Whether the best entry is good enough: its BM25 score divided by the most the question's own
-words could score (each word's idf, a word the base has never seen counting as the rarest) — how
-much of the question the entry covers, weighted by how telling each word is. Below the threshold
-(settings: MINSHENG_KNOWLEDGE_THRESHOLD) the assistant says it cannot answer yet rather than
-answer wrongly. The default is calibrated by `python -m benchmarks.knowledge` on the sample
-entries' own phrasings and a development set of questions the sample does not answer, never on
-the evaluation set it reports (docs/benchmarks.md).
+Whether the best entry answers the question is a decision of its own (Decision): a logistic
+regression over what the question and the entry have in common — the BM25 score over the most the
+question's words could score, the lead over the next entry, how much of the question's words and
+bigrams the entry's phrasings, answer and text hold, the most telling word it lacks — fitted on the
+sample entries' own phrasings and a development set (bot/knowledge_decision.json), never on the
+evaluation set it reports (docs/benchmarks.md). Below the threshold on its confidence (settings:
+MINSHENG_KNOWLEDGE_THRESHOLD) the assistant says it cannot answer yet rather than answer wrongly.
 
 The index is built from the store and rebuilt when `store.knowledge.signature` changes, so an
 entry published in the console answers the next question without a restart or retraining."""
@@ -19,10 +20,11 @@ entry published in the console answers the next question without a restart or re
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -35,13 +37,15 @@ from bot.textnorm import normalize
 K1, B = 1.2, 0.75
 DICTIONARY = Path(__file__).resolve().parent / "nlu" / "dictionary" / "minsheng.txt"
 SAMPLE_FILE = Path(__file__).resolve().parent / "knowledge_sample.yml"
+DECISION_FILE = Path(__file__).resolve().parent / "knowledge_decision.json"
 
 # Words that carry no topic: how a question is asked, not what about.
 _FILLER = frozenset(
     """请问 问 问问 一下 我 我们 我家 你 你们 您 咱 咱们 的 了 吗 呢 吧 啊 呀 么 嘛 哦 是 有 在 和 跟 与
     或 就 都 也 还 要 想 能 能不能 可以 可不可以 会 会不会 怎么 怎么样 怎样 如何 什么 啥 哪 哪里 哪儿
     哪个 多少 几 谁 为什么 为啥 这 那 这个 那个 这种 一个 个 去 来 到 给 让 被 把 对 得 地 着 过
-    呗 呐 嗯 请 麻烦 帮 帮忙 告诉 知道 一般 现在""".split()
+    呗 呐 嗯 请 麻烦 帮 帮忙 告诉 知道 一般 现在 哪些 东西 要不要 需不需要 是不是 能否 是否 什么样 的话
+    下来 出来 起来 怎么办 咋办 咋 咋样 怎么弄 怎么搞""".split()
 )
 # Words residents use for the same thing, read as one (after Traditional became Simplified).
 _SAME = {
@@ -65,6 +69,12 @@ _SAME = {
         "停气": "断气",
         "燃气": "天然气 煤气",
         "装修": "装潢",
+        "扔": "丢 扔掉 丢掉",
+        "孩子": "小孩 小孩子 娃 儿子 女儿",
+        "查": "查询 查看 查到 查一下",
+        "罚款": "罚钱 罚",
+        "物业": "物业公司",
+        "电话": "热线 热线电话",
     }.items()
     for word in words.split()
 }
@@ -91,7 +101,7 @@ def tokens(text: str) -> List[str]:
 @functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> Tuple[str, ...]:
     words, grams, run = [], [], ""
-    for word in _jieba().lcut(normalize(text)) + [""]:
+    for word in _jieba().lcut(normalize(text), HMM=False) + [""]:
         if _WORD.fullmatch(word) and word not in _FILLER:
             word = _SAME.get(word, word)
             words.append(word)
@@ -122,25 +132,108 @@ class Entry:
 @dataclass(frozen=True)
 class Match:
     entry: Entry
-    score: float  # 0 … 1: how much of the question the entry's best phrasing covers
+    score: float  # 0 … 1: the decision's confidence that the entry answers the question
+    features: Dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _tagger() -> Any:
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_jieba())
+
+
+@functools.lru_cache(maxsize=8192)
+def content_words(text: str) -> Tuple[str, ...]:
+    """The words of the question that say what it is about (nouns, and verbs, adjectives, numbers
+    and times of two characters or more; no filler): "水费在哪交" → 水费, "遛猫要牵绳吗" → 猫."""
+    return tuple(
+        word
+        for word, tag in _tagger().lcut(normalize(text), HMM=False)
+        if word not in _FILLER and (tag[:1] == "n" if len(word) == 1 else tag[:1] in ("n", "v", "a", "m", "t"))
+    )
+
+
+class Decision:
+    """Whether the best entry answers the question: a logistic regression over what the question
+    and the entry have in common (Index.features), fitted by `python -m benchmarks.knowledge --fit`
+    on the sample's phrasings asked without themselves (a right or a wrong best entry), asked
+    without their whole entry (any answer is wrong) and the development questions
+    (benchmarks/data/knowledge_dev.yml) — never the evaluation set. Its confidence is compared with
+    the threshold (settings: MINSHENG_KNOWLEDGE_THRESHOLD)."""
+
+    FEATURES = (
+        "phrasing",  # the best phrasing's BM25 over the most the question's tokens could score
+        "entry",  # the same for the best phrasing plus the answer
+        "margin",  # how far ahead of the next entry
+        "words_in_phrasings",  # the question's words (idf-weighted) in the entry's phrasings
+        "words_in_entry",  # … in its phrasings or answer
+        "bigrams_in_entry",  # its character bigrams in the entry
+        "rarest_word_missing",  # the idf of the most telling word the entry lacks
+        "unknown_to_base",  # how much of the question the whole base has never seen
+        "key_words_missing",  # content words (content_words) found nowhere in the entry's text
+        "rarest_key_word_missing",
+        "words_in_text",  # the question's words found in the entry's text as written
+    )
+
+    def __init__(self, weights: Dict[str, float], intercept: float) -> None:
+        self.weights = np.array([weights[name] for name in self.FEATURES])
+        self.intercept = intercept
+
+    def confidence(self, values: Dict[str, float]) -> float:
+        z = float(self.weights @ np.array([values[name] for name in self.FEATURES])) + self.intercept
+        return 1 / (1 + math.exp(-z))
+
+    @classmethod
+    def load(cls, path: Path = DECISION_FILE) -> "Decision":
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(raw["weights"], raw["intercept"])
+
+    @staticmethod
+    def write(weights: Dict[str, float], intercept: float, note: str, path: Path = DECISION_FILE) -> None:
+        raw = {"note": note, "weights": {k: round(v, 4) for k, v in weights.items()}, "intercept": round(intercept, 4)}
+        Path(path).write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_decision() -> Decision:
+    return Decision.load()
 
 
 class Index:
-    """BM25 over every phrasing and the answer of the given entries."""
+    """BM25 over every phrasing and the answer of the given entries, and the decision whether the
+    best of them answers the question."""
 
-    def __init__(self, entries: Sequence[Entry]) -> None:
+    def __init__(self, entries: Sequence[Entry], decision: Optional["Decision"] = None) -> None:
         import bm25s
 
         self.entries = list(entries)
+        self.decision = decision or _shipped_decision()
         corpus: List[List[str]] = []
         owner: List[int] = []
+        is_answer: List[bool] = []
+        self._asked: List[frozenset] = []  # tokens of an entry's question and phrasings
+        self._told: List[frozenset] = []  # tokens of its answer
+        self._text: List[str] = []  # all of its text, normalised, for words jieba cuts otherwise
         for position, entry in enumerate(self.entries):
-            for text in (*entry.texts, entry.answer):
+            asked: set = set()
+            for text in entry.texts:
                 found = tokens(text)
+                asked.update(found)
                 if found:
                     corpus.append(found)
                     owner.append(position)
+                    is_answer.append(False)
+            told = tokens(entry.answer)
+            if told:
+                corpus.append(told)
+                owner.append(position)
+                is_answer.append(True)
+            self._asked.append(frozenset(asked))
+            self._told.append(frozenset(told))
+            self._text.append(normalize("".join((*entry.texts, entry.answer))))
         self._owner = np.array(owner, dtype=np.int64)
+        self._is_answer = np.array(is_answer, dtype=bool)
         self._documents = len(corpus)
         self._bm25 = None
         self._idf: Dict[str, float] = {}
@@ -161,20 +254,64 @@ class Index:
         return len(self.entries)
 
     def ranked(self, text: str, limit: int = 3) -> List[Match]:
-        """The best entries for the question, best first, with their scores."""
+        """The best entries for the question, best first, each with the decision's confidence."""
         if self._bm25 is None:
             return []
         query = tokens(text)
         known = [t for t in dict.fromkeys(query) if t in self._idf]
         if not known:
             return []
-        rarest = self._idf_of(1)
-        most = sum(self._idf.get(t, rarest) for t in set(query))
         scores = self._bm25.get_scores(known)
-        per_entry = np.zeros(len(self.entries))
-        np.maximum.at(per_entry, self._owner, scores)
-        order = np.argsort(-per_entry)[:limit]
-        return [Match(self.entries[i], float(per_entry[i]) / most) for i in order if per_entry[i] > 0]
+        asked = np.zeros(len(self.entries))
+        told = np.zeros(len(self.entries))
+        np.maximum.at(asked, self._owner[~self._is_answer], scores[~self._is_answer])
+        np.maximum.at(told, self._owner[self._is_answer], scores[self._is_answer])
+        # an entry scores as its best phrasing plus its answer
+        total = asked + told
+        order = np.argsort(-total)[: max(limit, 2)]
+        found = []
+        for rank, i in enumerate(order[:limit]):
+            if total[i] <= 0:
+                break
+            runner_up = total[order[1 if rank == 0 else 0]] if len(order) > 1 else 0.0
+            values = self.features(text, int(i), float(asked[i]), float(total[i]), float(runner_up))
+            found.append(Match(self.entries[i], self.decision.confidence(values), values))
+        return found
+
+    def features(self, text: str, position: int, asked: float, total: float, runner_up: float) -> Dict[str, float]:
+        """What the decision reads of the question and one entry (each 0 … 1; Decision's FEATURES)."""
+        rarest = self._idf_of(1)
+        query = list(dict.fromkeys(tokens(text)))
+        words = [t for t in query if not t.startswith("#")]
+        grams = [t for t in query if t.startswith("#")]
+
+        def idf(token: str) -> float:
+            return self._idf.get(token, rarest)
+
+        def share(found: Sequence[str], among: Sequence[str]) -> float:
+            most = sum(idf(t) for t in among)
+            return sum(idf(t) for t in found) / most if most else 0.0
+
+        most = sum(idf(t) for t in query)
+        entry = self._asked[position] | self._told[position]
+        whole = self._text[position]
+        missing = [t for t in words if t not in entry]
+        written = content_words(text)
+        key = [_SAME.get(w, w) for w in written]
+        key_missing = [same for w, same in zip(written, key) if w not in whole and same not in whole]
+        return {
+            "phrasing": asked / most,
+            "entry": total / most,
+            "margin": (total - runner_up) / total if total > 0 else 0.0,
+            "words_in_phrasings": share([t for t in words if t in self._asked[position]], words),
+            "words_in_entry": share([t for t in words if t in entry], words),
+            "bigrams_in_entry": share([t for t in grams if t in entry], grams),
+            "rarest_word_missing": max((idf(t) for t in missing), default=0.0) / rarest,
+            "unknown_to_base": share([t for t in query if t not in self._idf], query),
+            "key_words_missing": share(key_missing, key),
+            "rarest_key_word_missing": max((idf(w) for w in key_missing), default=0.0) / rarest,
+            "words_in_text": share([t for t in words if t in whole], words),
+        }
 
     def best(self, text: str, threshold: Optional[float] = None) -> Tuple[Optional[Match], Optional[Match]]:
         """(the answer, or None when nothing is good enough; the best candidate whatever its score)."""

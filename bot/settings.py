@@ -174,10 +174,11 @@ class Settings:
     response_deadlines: Tuple[Tuple[str, ResponseDeadline], ...] = ()
     replicas: Replicas = Replicas()
     # The knowledge base: whether a base that has never had an entry gets the sample entries
-    # (bot/knowledge_sample.yml) when the store is migrated, and how much of a question the best
-    # entry must cover (0..1, bot/knowledge.py; calibrated by benchmarks/knowledge.py) to answer it.
+    # (bot/knowledge_sample.yml) when the store is migrated, and how confident the decision must be
+    # that the best entry answers a question (0..1, bot/knowledge.py's Decision; calibrated on the
+    # development set by benchmarks/knowledge.py) to answer it.
     knowledge_sample: bool = True
-    knowledge_threshold: float = 0.228
+    knowledge_threshold: float = 0.464
 
     # ---------------------------------------------------------------- derived
 

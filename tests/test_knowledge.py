@@ -67,6 +67,23 @@ def test_nonsense_and_questions_the_base_cannot_answer_get_no_answer():
     assert Index([]).best("物业费怎么交")[0] is None
 
 
+def test_a_question_about_something_else_that_shares_a_word_with_an_entry_is_passed_on():
+    index = Index(SAMPLE)
+    for text in ("水费在哪交", "公积金怎么交", "护照在哪办"):  # 物业费怎么交, 居住证在哪办 are in the base
+        answer, candidate = index.best(text)
+        assert answer is None and candidate is not None, text
+
+
+def test_particles_and_ways_of_asking_do_not_change_the_answer():
+    index = Index(SAMPLE)
+    for text in ("物业费怎么交呀", "物業費要怎麼繳啊", "请问一下物业费在哪儿交"):
+        answer, _ = index.best(text)
+        assert answer is not None and answer.entry.question == "物业费怎么交？", text
+    for text in ("居住证在哪办", "居住證要去哪裡辦呢"):
+        answer, _ = index.best(text)
+        assert answer is not None and answer.entry.question == "居住证在哪里办，多久能拿到？", text
+
+
 def _draft(question="电动车充电桩在哪里？", published=True):
     return store.EntryDraft(
         question=question,
