@@ -23,6 +23,7 @@ from bot import limits
 from bot.errors import InvalidInput
 from bot.store.schema import KnowledgeEntry, KnowledgeQuestion, KnowledgeRevision, utcnow
 from bot.taxonomy import Taxonomy
+from bot.textnorm import fold_width, to_simplified, to_traditional
 
 # A ticket's kind: a problem to fix (投诉/求助) or a question for a department to answer (咨询件).
 REPORT = "report"
@@ -215,16 +216,20 @@ def search(
     limit: int = 50,
 ) -> Tuple[List[KnowledgeEntry], int]:
     """Entries for the console's list, newest change first, and how many match in all. `words`
-    are looked for in the question, the other phrasings and the answer."""
+    are looked for in the question, the other phrasings and the answer, each in either script
+    ("物業費" finds an entry written "物业费", and the other way round)."""
     query = select(KnowledgeEntry)
     if words.strip():
         for word in words.split():
-            pattern = f"%{word.replace('%', '').replace('_', '')}%"
+            word = fold_width(word).replace("%", "").replace("_", "")
+            patterns = [f"%{form}%" for form in dict.fromkeys((word, to_simplified(word), to_traditional(word)))]
             query = query.where(
                 or_(
-                    KnowledgeEntry.question.like(pattern),
-                    KnowledgeEntry.phrasings.like(pattern),
-                    KnowledgeEntry.answer.like(pattern),
+                    *(
+                        column.like(pattern)
+                        for pattern in patterns
+                        for column in (KnowledgeEntry.question, KnowledgeEntry.phrasings, KnowledgeEntry.answer)
+                    )
                 )
             )
     if department_id is not None:
