@@ -18,7 +18,7 @@ from bot import replies, taxonomy
 from bot.staff import accounts
 from bot.store.db import session_scope
 from bot.store.schema import AuditEntry, Ticket
-from bot.store.tickets import NewReport, create_ticket
+from bot.store.tickets import ENQUIRY, NewReport, create_ticket
 from bot.web.app import create_app
 from tests.support.web import web_settings
 
@@ -209,6 +209,21 @@ async def test_exports_show_local_times_names_and_real_date_cells(client, ticket
     assert sheet.cell(2, header.index("来源") + 1).value == "接口（REST）"
     assert sheet.column_dimensions["C"].width >= 40  # the resident's words are readable
     assert sheet.column_dimensions["A"].width >= 17  # a whole ticket number
+
+
+async def test_exports_tell_enquiries_from_reports(client, tickets, sqlite_url):
+    with session_scope(sqlite_url) as db:
+        enquiry, _ = create_ticket(
+            db, NewReport("q", "c-q", "物业费可以按季度交吗", "property", kind=ENQUIRY), taxonomy.load()
+        )
+        number = enquiry.number
+    await login(client, "wang")
+    rows = list(csv.reader(io.StringIO((await (await client.get("/staff/export.csv")).read()).decode("utf-8-sig"))))
+    header, kinds = rows[0], {row[0]: row[rows[0].index("类型")] for row in rows[1:]}
+    assert kinds == {number: "咨询", **{n: "投诉/求助" for n in tickets.values()}}
+    sheet = load_workbook(io.BytesIO(await (await client.get("/staff/export.xlsx")).read())).active
+    column = header.index("类型") + 1
+    assert {sheet.cell(r, 1).value: sheet.cell(r, column).value for r in range(2, sheet.max_row + 1)} == kinds
 
 
 # ---------------------------------------------------------------- the queue and bulk work

@@ -28,6 +28,7 @@ COLUMNS = (
     ("编号", 19),
     ("受理时间", 17),
     ("内容", 60),
+    ("类型", 10),  # 咨询 or 投诉/求助 (labels.TICKET_KINDS)
     ("类别", 16),
     ("紧急程度", 9),
     ("状态", 9),
@@ -73,6 +74,7 @@ def _rows(session, user, query) -> Iterable[list]:
             t.number,
             local(t.created_at),
             t.description,
+            labels.ticket_kind(t.kind),
             tax.categories[t.category].name,
             tax.urgency_names.get(t.urgency, t.urgency),
             states.LABELS.get(t.status, t.status),
