@@ -93,6 +93,7 @@ async def test_the_openapi_document_describes_every_route(client):
         "/api/v1/tickets/{number}/duplicates",
         "/api/v1/tickets/{number}/{action}",
         "/api/v1/knowledge",
+        "/api/v1/knowledge/questions",
         "/api/v1/knowledge/{entry_id}",
         "/api/v1/knowledge/{entry_id}/publish",
         "/api/v1/knowledge/{entry_id}/unpublish",

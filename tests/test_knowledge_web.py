@@ -284,11 +284,38 @@ async def test_the_api_lists_creates_updates_publishes_with_the_consoles_permiss
     assert (await client.get("/api/v1/knowledge")).status == 401
 
 
+async def test_the_api_lists_the_questions_to_improve_as_the_console_does(client, base, sqlite_url):
+    ask(sqlite_url, "犬只登记要带什么材料", "狗狗登记需要带什么材料", days_ago=1)
+    ask(sqlite_url, "犬只登记需要什么材料", outcome=knowledge.NOT_HELPFUL)
+    ask(sqlite_url, "居住证怎么办理，回电13812345678", days_ago=2)
+    ask(sqlite_url, "物业费怎么交", outcome=knowledge.HELPFUL)  # answered well: not listed
+    tokens = base["tokens"]
+    found = await (await client.get("/api/v1/knowledge/questions", headers=bearer(tokens["disp"]))).json()
+    assert found["asked"] == 4 and [g["count"] for g in found["groups"]] == [3, 1]
+    dogs, permit = found["groups"]
+    assert dogs["unanswered"] == 2 and len(dogs["texts"]) == 3 and len(dogs["question_ids"]) == 3
+    assert dogs["typical"] == dogs["texts"][0] and "犬只登记需要什么材料" in dogs["texts"]
+    assert permit["texts"] == ["居住证怎么办理，回电13812345678"]
+    # the ids are those the console's 据此新建条目 fills the form from
+    await login(client, "disp")
+    form = await (await client.get(f"/staff/knowledge/new?from={','.join(map(str, dogs['question_ids']))}")).text()
+    assert "登记" in re.search(r'name="question" value="([^"]+)"', form).group(1)
+    # a supervisor reads them as on the console page: phone numbers masked
+    seen = await (await client.get("/api/v1/knowledge/questions", headers=bearer(tokens["sup"]))).json()
+    assert seen["groups"][0] == dogs
+    assert "13812345678" not in seen["groups"][1]["typical"] and "居住证怎么办理" in seen["groups"][1]["typical"]
+    assert (await client.get("/api/v1/knowledge/questions")).status == 401
+
+
 async def test_the_openapi_document_describes_the_knowledge_base(client):
     document = await (await client.get("/api/v1/openapi.json")).json()
     paths = document["paths"]
     assert set(paths["/api/v1/knowledge"]) == {"get", "post"}
     assert set(paths["/api/v1/knowledge/{entry_id}"]) == {"get", "patch"}
+    assert set(paths["/api/v1/knowledge/questions"]) == {"get"}
+    assert {"typical", "count", "texts", "question_ids"} <= set(
+        document["components"]["schemas"]["QuestionGroupLine"]["properties"]
+    )
     assert "/api/v1/knowledge/{entry_id}/publish" in paths and "/api/v1/knowledge/{entry_id}/unpublish" in paths
     assert {"question", "phrasings", "answer", "department", "category", "published"} <= set(
         document["components"]["schemas"]["KnowledgeBody"]["properties"]

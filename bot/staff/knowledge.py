@@ -359,6 +359,17 @@ def questions_to_improve(session: Session, since: Optional[dt.datetime] = None) 
     return group_questions(knowledge.questions_to_improve(session, since=since))
 
 
+def questions_to_improve_for(session: Session, user: User) -> List[QuestionGroup]:
+    """The groups as this user may read them (phone numbers in residents' words masked for those
+    without view_phone): the console's list and the API's alike."""
+    groups = questions_to_improve(session)
+    for group in groups:
+        group.typical = permissions.shown_text(user, group.typical) or ""
+        group.examples = [permissions.shown_text(user, t) or "" for t in group.examples]
+        group.others = [permissions.shown_text(user, t) or "" for t in group.others]
+    return groups
+
+
 def draft_from_questions(session: Session, ids: Sequence[int]) -> Tuple[EntryDraft, List[int]]:
     """The create form filled from residents' questions still to improve: the most typical as the
     question, the others as other phrasings; and the ids of those questions."""

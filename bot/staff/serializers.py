@@ -248,6 +248,43 @@ class KnowledgePage(Model):
     entries: List[KnowledgeSummary]
 
 
+class QuestionGroupLine(Model):
+    """Questions residents asked alike that the knowledge base did not answer, or answered with a
+    没帮助 — the console's 居民问题待完善."""
+
+    typical: str = Field(..., description="the most typical way it was asked")
+    count: int = Field(..., description="times asked")
+    unanswered: int = Field(..., description="of count: no entry answered (the rest: 没帮助 to an answer)")
+    newest: dt.datetime = Field(..., description="when it was last asked")
+    texts: List[str] = Field(..., description="every distinct way it was asked, the typical one first")
+    question_ids: List[int] = Field(
+        ..., description="the newest questions of the group, covered by an entry made from them (console: ?from=)"
+    )
+
+
+class QuestionGroupList(Model):
+    asked: int = Field(..., description="questions waiting, in all groups")
+    groups: List[QuestionGroupLine] = Field(..., description="largest group first, then the newest")
+
+
+def question_groups(groups: List[Any]) -> QuestionGroupList:
+    """`groups`: bot/staff/knowledge.py QuestionGroup, as the user may read them."""
+    return QuestionGroupList(
+        asked=sum(g.count for g in groups),
+        groups=[
+            QuestionGroupLine(
+                typical=g.typical,
+                count=g.count,
+                unanswered=g.unanswered,
+                newest=g.newest,
+                texts=[g.typical, *g.others],
+                question_ids=g.ids,
+            )
+            for g in groups
+        ],
+    )
+
+
 def knowledge_summary(entry: Any, user: User) -> KnowledgeSummary:
     """`entry`: a KnowledgeEntry."""
     return KnowledgeSummary(

@@ -150,6 +150,16 @@ async def list_entries(request: web.Request):
     return web.json_response((await db(request, lambda session: knowledge.search(session, user, wanted))).as_json())
 
 
+@routes.get("/api/v1/knowledge/questions")
+@authenticated
+async def questions_to_improve(request: web.Request):
+    user = request["user"]
+    if not permissions.allows(user, "view_knowledge"):
+        raise NotPermitted("没有查看知识库的权限")
+    groups = await db(request, lambda session: knowledge.questions_to_improve_for(session, user))
+    return web.json_response(serializers.question_groups(groups).as_json())
+
+
 @routes.post("/api/v1/knowledge")
 @authenticated
 async def create_entry(request: web.Request):

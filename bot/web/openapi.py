@@ -69,6 +69,8 @@ def document() -> Dict[str, Any]:
         serializers.KnowledgeRevisionLine,
         serializers.KnowledgeDetail,
         serializers.KnowledgePage,
+        serializers.QuestionGroupLine,
+        serializers.QuestionGroupList,
     ]
     schemas = pydantic_schema(models, ref_prefix=REF)["definitions"]
     _nullable(schemas, models)
@@ -178,6 +180,17 @@ def document() -> Dict[str, Any]:
                         **_error(errors.InvalidInput, "what is missing or wrong"),
                     },
                 },
+            },
+            "/api/v1/knowledge/questions": {
+                "get": {
+                    "summary": "Residents' questions to improve the base with (居民问题待完善): those no entry "
+                    "answered or that got a 没帮助, grouped by similarity, largest group first; same permission as "
+                    "the list of entries",
+                    "responses": {
+                        "200": _json(serializers.QuestionGroupList, "the groups still waiting for an entry"),
+                        **unauthorized,
+                    },
+                }
             },
             "/api/v1/knowledge/{entry_id}": {
                 "get": {

@@ -223,10 +223,7 @@ async def publish_entry(request: web.Request):
 async def questions_page(request: web.Request):
     require(request, "view_knowledge", "没有查看知识库的权限")
     user = request["user"]
-    groups = await db(request, staff_knowledge.questions_to_improve)
-    for group in groups:
-        group.examples = [permissions.shown_text(user, t) or "" for t in group.examples]
-        group.typical = permissions.shown_text(user, group.typical) or ""
+    groups = await db(request, lambda session: staff_knowledge.questions_to_improve_for(session, user))
     return await page_context(
         request,
         groups=groups,
