@@ -45,7 +45,7 @@ _FILLER = frozenset(
     或 就 都 也 还 要 想 能 能不能 可以 可不可以 会 会不会 怎么 怎么样 怎样 如何 什么 啥 哪 哪里 哪儿
     哪个 多少 几 谁 为什么 为啥 这 那 这个 那个 这种 一个 个 去 来 到 给 让 被 把 对 得 地 着 过
     呗 呐 嗯 请 麻烦 帮 帮忙 告诉 知道 一般 现在 哪些 东西 要不要 需不需要 是不是 能否 是否 什么样 的话
-    下来 出来 起来 怎么办 咋办 咋 咋样 怎么弄 怎么搞""".split()
+    下来 出来 起来 怎么办 咋办 咋 咋样 怎么弄 怎么搞 每天 天天 平时 平常 通常 到底 究竟 具体 大概 大约""".split()
 )
 # Words residents use for the same thing, read as one (after Traditional became Simplified).
 _SAME = {

@@ -178,7 +178,7 @@ class Settings:
     # that the best entry answers a question (0..1, bot/knowledge.py's Decision; calibrated on the
     # development set by benchmarks/knowledge.py) to answer it.
     knowledge_sample: bool = True
-    knowledge_threshold: float = 0.459
+    knowledge_threshold: float = 0.458
 
     # ---------------------------------------------------------------- derived
 
