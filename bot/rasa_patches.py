@@ -17,7 +17,7 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-Seven changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+Six changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once and the answer is checked
@@ -34,9 +34,7 @@ Seven changes are for speed only, each measured with `make benchmark-chat` (docs
   was thrown away. Here TED answers "nothing" for such a step without running it, only where the
   outcome cannot differ (`rule_decides`); the conversation tests run with the patches;
 - the lock store (Redis with several Rasa processes) was called synchronously in the event loop,
-  about seven round trips per message; here its calls run in a thread of their own, one at a time;
-- Rasa opened a new HTTP session (and connection) to the action server for every action it ran;
-  here an endpoint's session is kept, its idle connections closed before the server closes them."""
+  about seven round trips per message; here its calls run in a thread of its own, one at a time."""
 
 from __future__ import annotations
 
@@ -46,7 +44,6 @@ import contextlib
 import contextvars
 import functools
 import logging
-import weakref
 from typing import Any, AsyncIterator, Dict, Iterator, Optional
 
 import aiohttp
@@ -170,10 +167,8 @@ def apply(action_timeout: float = 20.0) -> None:
     tracker_store.SQLTrackerStore.save = save_off_the_loop
 
     from rasa.core import lock_store
-    from rasa.utils import endpoints
 
     lock_store.LockStore.lock = lock_off_the_loop
-    endpoints.EndpointConfig.session = kept_session
 
     # TED's network is not run for a prediction the rule policy has already decided.
     from rasa.core.policies.rule_policy import RulePolicy
@@ -231,46 +226,6 @@ async def lock_off_the_loop(
         yield lock
     finally:
         await _in_lock_thread(self.cleanup, conversation_id, ticket)
-
-
-# An endpoint's HTTP connections are kept for its next requests a while, never as long as the server
-# at the other end keeps them (the action server's Sanic: 5 s), so a request never goes out on a
-# connection the server is closing.
-KEEPALIVE_SECONDS = 2.0
-
-
-class _Kept:
-    """`async with` over a session that stays open for the next request."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def __aenter__(self) -> aiohttp.ClientSession:
-        return self.session
-
-    async def __aexit__(self, *_exc: Any) -> None:
-        return None
-
-
-def kept_session(self: Any) -> _Kept:
-    """EndpointConfig.session of Rasa 3.6.21 (its headers, basic auth and timeout), made once per
-    endpoint and event loop instead of once per request: Rasa opened a new session, and with it a
-    new connection to the action server, for every action it ran."""
-    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
-
-    loop = asyncio.get_running_loop()
-    sessions = self.__dict__.setdefault("_minsheng_sessions", weakref.WeakKeyDictionary())
-    session = sessions.get(loop)
-    if session is None or session.closed:
-        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
-        session = aiohttp.ClientSession(
-            headers=self.headers,
-            auth=auth,
-            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
-        )
-        sessions[loop] = session
-    return _Kept(session)
 
 
 _RULE_NOTES = "_minsheng_rule_predictions"
