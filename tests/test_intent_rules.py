@@ -54,3 +54,11 @@ def test_an_unclear_message_that_names_a_place_or_a_phone_is_an_answer():
     assert corrected_intent("不對，是8棟", "deny", ["location"]) == "inform"
     assert corrected_intent("红星小区", "affirm", ["location"]) == "inform"
     assert corrected_intent("不对，不是这个", "deny", []) is None  # DIET's reading stands
+
+
+def test_a_place_said_as_where_something_is_is_an_answer_not_a_question():
+    """Asked where, "小区里" read by DIET as a question got "这个问题我还答不上来" instead of the form."""
+    for text in ["小区里", "就在楼下那边", "社區門口", "学校对面"]:
+        assert corrected_intent(text, "ask_question") == "inform", text
+    for text in ["小区里能养狗吗", "物业费在哪里交", "小区里的垃圾几点收", "哪个部门管小区里", "居住证材料"]:
+        assert corrected_intent(text, "ask_question") is None, text

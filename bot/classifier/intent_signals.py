@@ -56,6 +56,11 @@ _ASKING = re.compile(
     r"可以.{0,10}吗|能不能|可不可以|怎么(交|缴|办|申请|查|登记|预约|报名|领|算|收|弄|处理的)"
 )
 
+# Anything that asks at all; a "question" without any of it that ends in where something is ("小区里",
+# "楼下那边"), said while the report form asks where, is the answer to that.
+_QUESTIONING = re.compile(r"[吗呢么？?]|什么|怎|哪|几|多少|谁|为(什么|啥)|啥|咋|能否|有没有|是不是|要不要|请问")
+_WHERE_ENDING = re.compile(r"(里|里面|边|旁边|附近|门口|对面|楼下|楼上|底下|这儿|那儿|这里|那里|路口|拐角)$")
+
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
 # DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
@@ -77,6 +82,11 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
         return None
     if is_refusal(text):
         return None if intent == "stop" else "stop"
+    if intent == "ask_question" and not describes_problem(text):
+        plain = normalize(text).strip("，。！!,. ")
+        asks = _QUESTIONING.search(plain) or _ASKING.search(plain)
+        if len(plain) <= 10 and _WHERE_ENDING.search(plain) and not asks:
+            return "inform"
     if not describes_problem(text):
         # "不對，是8棟" (DIET: unclear, or a bare no) still names a place: an answer, not noise or a yes/no
         return "inform" if intent in _ANSWERS and {"location", "phone"} & set(names) else None
