@@ -26,18 +26,12 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+_HALF_WIDTH = {0x3000: ord(" "), **{code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}}
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII (ＡＢＣ１２３) and the ideographic space become their half-width forms."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code == 0x3000:
-            out.append(" ")
-        elif 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_HALF_WIDTH)
 
 
 def to_simplified(text: str) -> str:
