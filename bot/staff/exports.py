@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -46,9 +47,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 MAX_ROWS = 100_000
 
 
-def local(utc: dt.datetime) -> dt.datetime:
+def local(utc: dt.datetime, zone: Optional[ZoneInfo] = None) -> dt.datetime:
     """A stored (naive UTC) time as the configured zone's wall-clock time, as the pages show it."""
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).replace(tzinfo=None)
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone()).replace(tzinfo=None)
 
 
 def rows(session, user, wanted):
@@ -66,13 +67,12 @@ def selected_rows(session, user, numbers: Sequence[str]):
 def _rows(session, user, query) -> Iterable[list]:
     """Table rows: the ticket's shape of bot/staff/serializers.py with names for codes, the phone as
     the user may see it, times in the local zone (datetime and date values; each format writes them)."""
-    tax = taxonomy.load()
-    today = local_today()
+    tax, today, zone = taxonomy.load(), local_today(), local_zone()  # read once, not once a row
     for ticket in session.execute(query).scalars():
         t = summary(ticket, user, today)
         yield [
             t.number,
-            local(t.created_at),
+            local(t.created_at, zone),
             t.description,
             labels.ticket_kind(t.kind),
             tax.categories[t.category].name,
@@ -96,7 +96,7 @@ def _cell(value):
     leading spaces, tabs or line breaks, and in full width (＝ ＋ － ＠); such cells get a quote."""
     if not isinstance(value, str) or not value:
         return value
-    if value[0] in ("\t", "\r", "\n") or fold_width(value.lstrip(" \t\r\n\u3000"))[:1] in _FORMULA_START:
+    if value[0] in ("\t", "\r", "\n") or fold_width(value.lstrip(" \t\r\n\u3000")[:1]) in _FORMULA_START:
         return "'" + value
     return value
 
