@@ -100,8 +100,10 @@ class Error(Model):
 
 
 def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
+    """Built from the stored, already typed columns without validating them again: a queue page
+    or an export makes one per row, and pydantic's checks cost more than the rest of the row."""
     shown = permissions.shown_text
-    return TicketSummary(
+    return TicketSummary.construct(
         number=ticket.number,
         status=ticket.status,
         category=ticket.category_id,
@@ -114,7 +116,7 @@ def summary(ticket: Ticket, user: User, today: dt.date) -> TicketSummary:
         location=shown(user, ticket.location),
         street=ticket.street,
         community=ticket.community,
-        place_unknown=ticket.place_unknown,
+        place_unknown=bool(ticket.place_unknown),
         flagged=bool(ticket.flagged),
         overdue=ticket.is_overdue(today),
         kind=ticket.kind or "report",
