@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore
 # endpoints.yml names it; empty unless set (the processes then read var/actions-secret).
 export MINSHENG_ACTIONS_SECRET ?=
 
-.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-delivery benchmark-scale benchmark-wechat benchmark-chat clean
+.PHONY: help setup model run run-replicas haproxy test lint validate test-stories pytest shell browser benchmark benchmark-console benchmark-console-load benchmark-delivery benchmark-scale benchmark-wechat benchmark-chat clean
 
 help:
 	@echo "make run   - set up, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -118,6 +118,10 @@ benchmark: setup model
 
 benchmark-console: setup
 	$(BIN)/python -m benchmarks.console
+
+# 50 staff on the 100,000-ticket store while residents chat with the same stack.
+benchmark-console-load: setup model
+	$(BIN)/python -m benchmarks.console_load $(ARGS)
 
 benchmark-wechat: setup model
 	$(BIN)/python -m benchmarks.wechat
