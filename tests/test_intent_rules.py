@@ -62,3 +62,28 @@ def test_a_place_said_as_where_something_is_is_an_answer_not_a_question():
         assert corrected_intent(text, "ask_question") == "inform", text
     for text in ["小区里能养狗吗", "物业费在哪里交", "小区里的垃圾几点收", "哪个部门管小区里", "居住证材料"]:
         assert corrected_intent(text, "ask_question") is None, text
+
+
+def test_a_yes_in_words_to_passing_a_question_on_is_a_yes():
+    # the offer's button typed out, and what residents type instead of pressing it
+    for text, diet in [
+        ("好的，转给工作人员", "rate"),
+        ("好，麻煩幫我轉給工作人員", "start_report"),
+        ("那就转给工作人员吧", "inform"),
+        ("可以，转过去吧", "nlu_fallback"),
+        ("嗯嗯，麻烦转一下", "start_report"),
+        ("行，转人工", "start_report"),
+    ]:
+        assert corrected_intent(text, diet) == "affirm", text
+    assert corrected_intent("好的，转给工作人员", "affirm") is None  # DIET's reading stands
+    # asking how, a problem, or no yes at all: not a yes
+    for text, diet in [
+        ("好，怎么转人工", "ask_question"),
+        ("好，转给工作人员吗？", "start_report"),
+        ("好的，路灯坏了帮我转给相关部门", "report_problem"),
+        ("那个转角的路灯不亮", "report_problem"),
+        ("要转户口", "ask_question"),
+        ("帮我转人工", "start_report"),
+        ("麻烦转告物业一下", "start_report"),
+    ]:
+        assert corrected_intent(text, diet) != "affirm", text

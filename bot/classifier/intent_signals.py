@@ -61,6 +61,14 @@ _ASKING = re.compile(
 _QUESTIONING = re.compile(r"[吗呢么？?]|什么|怎|哪|几|多少|谁|为(什么|啥)|啥|咋|能否|有没有|是不是|要不要|请问")
 _WHERE_ENDING = re.compile(r"(里|里面|边|旁边|附近|门口|对面|楼下|楼上|底下|这儿|那儿|这里|那里|路口|拐角)$")
 
+# A yes in words to the offer to pass a question on to staff ("好，麻煩幫我轉給工作人員", the offer's
+# button "好的，转给工作人员" typed out): DIET reads "帮我" as a report starting and "转给" as anything.
+# Only when it begins with a yes or a please, and asks nothing ("好，怎么转人工" is a question).
+_YES_PASS_ON = re.compile(
+    r"^(好的?|好啊|好吧|行吧?|可以|嗯+|对|要|ok|那就|麻烦)[^，,。！!]{0,2}[，,。！!～~\s]*.{0,12}转(给|到|交|过去|一下|人工|吧|$)"
+)
+_ASKS_HOW = re.compile(r"怎|如何|哪|什么|啥|要不要|为什么|吗|呢|[？?]")
+
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
 # DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
@@ -69,6 +77,16 @@ _ANSWERS = {"nlu_fallback", "affirm", "deny"}
 
 def is_refusal(text: str) -> bool:
     return bool(REFUSAL.search(normalize(text)))
+
+
+def says_pass_it_on(text: str) -> bool:
+    plain = normalize(text).strip()
+    return (
+        len(plain) <= 20
+        and bool(_YES_PASS_ON.search(plain))
+        and not _ASKS_HOW.search(plain)
+        and not describes_problem(text)
+    )
 
 
 def describes_problem(text: str) -> bool:
@@ -82,6 +100,8 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
         return None
     if is_refusal(text):
         return None if intent == "stop" else "stop"
+    if says_pass_it_on(text):
+        return None if intent == "affirm" else "affirm"
     if intent == "ask_question" and not describes_problem(text):
         plain = normalize(text).strip("，。！!,. ")
         asks = _QUESTIONING.search(plain) or _ASKING.search(plain)

@@ -107,6 +107,19 @@ def test_an_unanswerable_question_is_recorded_and_offered_to_staff(bot, sender):
     assert (outcome, text, ticket_id) == ("unanswered", "请问结婚登记要预约吗", None)
 
 
+def test_a_yes_typed_in_words_passes_an_unanswerable_question_on(bot, sender):
+    """Typing instead of pressing 好的，转给工作人员 (DIET alone read it as a report starting)."""
+    reply = bot.texts(sender, "請問結婚登記要帶什麼證件")
+    assert "這個問題我還答不上來" in reply and "轉給" in reply
+    asked = bot.texts(sender, "好，麻煩幫我轉給工作人員")
+    assert "電話" in asked and "在哪" not in asked  # the enquiry's phone question, not a report form
+    filed = bot.texts(sender, "13912345678")
+    assert "咨詢編號" in filed or "諮詢編號" in filed, filed
+    with session_scope() as session:
+        [ticket] = session.query(Ticket).filter_by(conversation_id=sender).all()
+        assert (ticket.kind, ticket.description) == ("enquiry", "請問結婚登記要帶什麼證件")
+
+
 def test_an_entry_published_while_running_answers_the_next_question(bot, sender):
     question = "社区长者食堂几点开饭"
     assert "这个问题我还答不上来" in bot.texts(sender, question)
