@@ -30,6 +30,18 @@ from bot.classifier.intent_signals import corrected_intent
         ("晚上施工最晚可以到几点", "ask_question", None),
         ("垃圾分類要怎麼投放，有什麼規定", "ask_question", None),
         ("电梯坏了多久能修好，有规定吗", "ask_question", None),
+        # ... also when only the question's form says so: a yes/no ending, which, when, how many, who
+        ("小区里的路灯晚上几点关", "ask_question", None),
+        ("旧沙发算大件垃圾吗", "ask_question", None),
+        ("楼道堆杂物会被罚款嘛", "ask_question", None),
+        ("噪音超过多少分贝算扰民", "ask_question", None),
+        ("外墙渗水的维修归谁负责", "ask_question", None),
+        ("停電一般是哪個部門通知", "ask_question", None),
+        ("工地晚上十点后施工合法吗", "ask_question", None),
+        ("门禁卡丢了怎么补办", "ask_question", None),
+        # ... but complaining with 怎么, 为什么 or "有人管吗" is a report
+        ("为什么我们楼的路灯老是不亮", "ask_question", "report_problem"),
+        ("楼下垃圾堆了一个星期有人管吗", "ask_question", "report_problem"),
         # readings that stand
         ("我上周反映的漏水处理得怎么样了", "check_status", None),
         ("查一下工单进度，楼道灯那个", "check_status", None),

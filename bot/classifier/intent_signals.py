@@ -53,7 +53,16 @@ _STATUS_WORDS = re.compile(
 _ASKING = re.compile(
     r"几点|什么时(候|间)|多久|多长时间|多少钱|收费|在哪|哪里(可以|能|办|看|查|交|领)|去哪|"
     r"(要|需要|得)(带|准备|提供|交)?(什么|哪些)|材料|手续|流程|条件|标准|规定|允许|是否|如何|"
-    r"可以.{0,10}吗|能不能|可不可以|怎么(交|缴|办|申请|查|登记|预约|报名|领|算|收|弄|处理的)"
+    r"可以.{0,10}吗|能不能|可不可以|怎么(交|缴|办|补办|申请|查|核实|确认|知道|登记|预约|报名|领|算|收|弄|处理的)"
+)
+
+# A question's form, beside what it asks about: a yes/no ending, which, when, how many, whether it is
+# allowed, who, what. Not 怎么 or 为什么, which residents complain with ("怎么又停水了", "为什么路灯老是不亮"), nor
+# "有人管吗". DIET's "question" about something wrong that has this form stays a question
+# ("不分类扔垃圾要罚款吗", "停水会提前几天通知").
+_QUESTION_FORM = re.compile(
+    r"(?<!人管)[吗嘛][？?。]*$|哪(里|儿|个|些|几|一|类|种)|几(点|天|月|号|种|类|年|岁|次|个)|多少|"
+    r"是不是|会不会|要不要|合法|违法|犯法|算(不算|什么|哪)|谁|(?<!为)什么"
 )
 
 # Anything that asks at all; a "question" without any of it that ends in where something is ("小区里",
@@ -111,7 +120,8 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
         # "不對，是8棟" (DIET: unclear, or a bare no) still names a place: an answer, not noise or a yes/no
         return "inform" if intent in _ANSWERS and {"location", "phone"} & set(names) else None
     if intent == "ask_question":
-        return None if _ASKING.search(normalize(text)) else "report_problem"
+        plain = normalize(text)
+        return None if _ASKING.search(plain) or _QUESTION_FORM.search(plain) else "report_problem"
     if intent not in _OVERRIDABLE:
         return None
     if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):
