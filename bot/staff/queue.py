@@ -57,6 +57,9 @@ class QueueFilter:
 
     @classmethod
     def from_query(cls, query) -> "QueueFilter":
+        def words(name: str, limit: int) -> str:
+            return query.get(name, "").replace("\x00", "").strip()[:limit]  # PostgreSQL refuses NUL
+
         def date(name):
             try:
                 return dt.date.fromisoformat(query.get(name, ""))
@@ -70,13 +73,13 @@ class QueueFilter:
         sort = query.get("sort", "newest")
         return cls(
             status=query.get("status", "") if query.get("status", "") in states.LABELS else "",
-            category=query.get("category", "")[:64],
-            department=query.get("department", "")[:64],
+            category=words("category", 64),
+            department=words("department", 64),
             urgency=query.get("urgency", "") if query.get("urgency", "") in ("emergency", "hazard", "normal") else "",
             kind=query.get("kind", "") if query.get("kind", "") in KINDS else "",
             overdue=query.get("overdue") == "1",
             flagged=query.get("flagged") == "1",
-            text=query.get("q", "").replace("\x00", "").strip()[:100],  # PostgreSQL refuses NUL
+            text=words("q", 100),
             date_from=date("from"),
             date_to=date("to"),
             sort=sort if sort in SORTS else "newest",
