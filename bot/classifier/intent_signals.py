@@ -67,16 +67,16 @@ _QUESTION_FORM = re.compile(
 
 # Anything that asks at all; a "question" without any of it that ends in where something is ("小区里",
 # "楼下那边"), said while the report form asks where, is the answer to that.
-_QUESTIONING = re.compile(r"[吗呢么？?]|什么|怎|哪|几|多少|谁|为(什么|啥)|啥|咋|能否|有没有|是不是|要不要|请问")
+_QUESTIONING = re.compile(r"[吗呢么？?]|什么|怎|如何|哪|几|多少|谁|为(什么|啥)|啥|咋|能否|有没有|是不是|要不要|请问")
 _WHERE_ENDING = re.compile(r"(里|里面|边|旁边|附近|门口|对面|楼下|楼上|底下|这儿|那儿|这里|那里|路口|拐角)$")
 
 # A yes in words to the offer to pass a question on to staff ("好，麻煩幫我轉給工作人員", the offer's
 # button "好的，转给工作人员" typed out): DIET reads "帮我" as a report starting and "转给" as anything.
-# Only when it begins with a yes or a please, and asks nothing ("好，怎么转人工" is a question).
+# Only when it begins with a yes or a please, and asks nothing (_QUESTIONING: "好，怎么转人工" is a
+# question).
 _YES_PASS_ON = re.compile(
     r"^(好的?|好啊|好吧|行吧?|可以|嗯+|对|要|ok|那就|麻烦)[^，,。！!]{0,2}[，,。！!～~\s]*.{0,12}转(给|到|交|过去|一下|人工|吧|$)"
 )
-_ASKS_HOW = re.compile(r"怎|如何|哪|什么|啥|要不要|为什么|吗|呢|[？?]")
 
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
@@ -93,7 +93,7 @@ def says_pass_it_on(text: str) -> bool:
     return (
         len(plain) <= 20
         and bool(_YES_PASS_ON.search(plain))
-        and not _ASKS_HOW.search(plain)
+        and not _QUESTIONING.search(plain)
         and not describes_problem(text)
     )
 
