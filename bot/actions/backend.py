@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from bot.store import duplicates, followers, knowledge, outbox, states, status_c
 from bot.store.db import session_scope
 from bot.store.schema import KnowledgeQuestion, Notification
 from bot.store.tickets import NewReport, create_ticket, find_by_number, tickets_of_conversation
-from bot.store.workdays import local_today, local_zone
+from bot.store.workdays import local_today, to_local
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -46,7 +45,7 @@ def _describe(ticket) -> str:
     updated = ""
     if seen is not None:
         entry, line = seen
-        local = entry.at.replace(tzinfo=dt.timezone.utc).astimezone(local_zone())
+        local = to_local(entry.at)
         updated = f"｜最近更新 {local:%m-%d %H:%M}（{mask_phones_in(line)}）"
     overdue = "，已超期" if ticket.is_overdue(local_today()) else ""
     text = mask_phones_in(ticket.description)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Iterable, Optional, Sequence
-from zoneinfo import ZoneInfo
+from typing import Iterable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -21,7 +20,7 @@ from bot.staff.queue import apply_filters
 from bot.staff.serializers import summary
 from bot.store import states
 from bot.store.schema import Ticket
-from bot.store.workdays import local_today, local_zone
+from bot.store.workdays import local_today, local_zone, to_local
 from bot.textnorm import fold_width
 
 # Each column: its header and its width in the XLSX (in characters; a Chinese character counts two).
@@ -47,11 +46,6 @@ DATE_FORMAT = "yyyy-mm-dd"
 MAX_ROWS = 100_000
 
 
-def local(utc: dt.datetime, zone: Optional[ZoneInfo] = None) -> dt.datetime:
-    """A stored (naive UTC) time as the configured zone's wall-clock time, as the pages show it."""
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone()).replace(tzinfo=None)
-
-
 def rows(session, user, wanted):
     """The filtered queue as table rows."""
     query = apply_filters(visible_tickets(user, select(Ticket)), wanted)
@@ -72,7 +66,7 @@ def _rows(session, user, query) -> Iterable[list]:
         t = summary(ticket, user, today)
         yield [
             t.number,
-            local(t.created_at, zone),
+            to_local(t.created_at, zone).replace(tzinfo=None),  # as the pages show it
             t.description,
             labels.ticket_kind(t.kind),
             tax.categories[t.category].name,

@@ -26,9 +26,13 @@ def local_zone() -> ZoneInfo:
     return settings.load().zone
 
 
+def to_local(utc: dt.datetime, zone: Optional[ZoneInfo] = None) -> dt.datetime:
+    """A stored time (naive UTC) as the wall-clock time of `zone` (by default the configured one)."""
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone())
+
+
 def local_today(now_utc: Optional[dt.datetime] = None) -> dt.date:
-    now_utc = now_utc or dt.datetime.utcnow()
-    return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).date()
+    return to_local(now_utc or dt.datetime.utcnow()).date()
 
 
 def utc_midnight(day: dt.date, zone: Optional[ZoneInfo] = None) -> dt.datetime:
@@ -127,7 +131,7 @@ class ResponseClock:
         index = bisect.bisect_right(self.midnights, utc) - 1
         if 0 <= index < len(self.midnights) - 1:
             return self.first + dt.timedelta(days=index)
-        return utc.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).date()
+        return to_local(utc, self.zone).date()
 
     def due(self, created_utc: dt.datetime, urgency: str) -> dt.datetime:
         hours = self.hours.get(urgency, self.hours["normal"])

@@ -25,7 +25,7 @@ from bot.staff.queue import QueueFilter, search
 from bot.store import outbox, states, surveys
 from bot.store.schema import Department, Ticket, User
 from bot.store.tickets import find_by_number
-from bot.store.workdays import local_today, local_zone
+from bot.store.workdays import local_today, local_zone, to_local
 from bot.web.context import db, rasa_of, settings_of
 from bot.web.photos import MAX_BYTES, forget_photo, store_photo
 from bot.web.staff.security import SESSION_KEY, csrf_token, current_user, login_required, remote_addr, session_token
@@ -63,7 +63,7 @@ def safe_next(target: str) -> str:
 
 
 def local_time(utc: dt.datetime, zone=None) -> str:
-    return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone or local_zone()).strftime("%Y-%m-%d %H:%M")
+    return to_local(utc, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def visible(session, user: User, number: str) -> Ticket:
