@@ -21,7 +21,7 @@ from bot.staff import audit, permissions, serializers
 from bot.store import knowledge
 from bot.store.knowledge import EntryDraft
 from bot.store.schema import KnowledgeEntry, KnowledgeQuestion, KnowledgeRevision, User
-from bot.textnorm import normalize
+from bot.textnorm import clean_user_text, normalize
 
 # Two questions at least this alike (cosine of their character n-grams, as duplicates.py compares
 # reports' words) ask the same thing; a group is the questions linked by such pairs. Rewordings of
@@ -225,7 +225,7 @@ class EntryFilter:
         except ValueError:
             page = 1
         return cls(
-            words=query.get("q", "").replace("\x00", "").strip()[:100],  # PostgreSQL refuses NUL
+            words=clean_user_text(query.get("q", ""), 100),  # no NUL: PostgreSQL refuses it
             department=query.get("department", "") if query.get("department", "") in tax.departments else "",
             category=query.get("category", "") if query.get("category", "") in tax.categories else "",
             state=query.get("state", "") if query.get("state", "") in STATES else "",

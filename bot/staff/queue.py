@@ -14,6 +14,7 @@ from bot.store import states
 from bot.store.schema import Ticket, User
 from bot.store.tickets import KINDS
 from bot.store.workdays import local_today
+from bot.textnorm import clean_user_text
 
 PAGE_SIZE = 50
 SORTS = {
@@ -58,7 +59,7 @@ class QueueFilter:
     @classmethod
     def from_query(cls, query) -> "QueueFilter":
         def words(name: str, limit: int) -> str:
-            return query.get(name, "").replace("\x00", "").strip()[:limit]  # PostgreSQL refuses NUL
+            return clean_user_text(query.get(name, ""), limit)  # no NUL: PostgreSQL refuses it
 
         def date(name):
             try:
