@@ -26,6 +26,17 @@ VALID = [
         ],
         "responses": [{"response": "utter_ask_detail", "text": None, "buttons": []}],
     },
+    {
+        "events": [
+            {"event": "bot", "text": "您的工单 MS-2026-000001 已受理", "data": {"buttons": []}, "timestamp": None},
+            {"event": "user", "text": "确认", "parse_data": {"intent": {"name": "affirm", "confidence": 0.9}}},
+            {"event": "action", "name": "action_submit_report", "policy": None, "confidence": 1.0},
+            {"event": "reset_slots"},
+            {"event": "slot", "name": "phone", "value": None, "metadata": {}},
+            {"event": "active_loop", "name": None},
+            {"event": "action_execution_rejected", "name": "report_form"},
+        ]
+    },
 ]
 INVALID = [
     {"events": "slot location"},
@@ -33,6 +44,13 @@ INVALID = [
     {"events": [{"event": "slot"}]},  # a slot without its name
     {"events": [], "responses": ["还有需要补充的吗"]},
     ["not an object"],
+    {"events": [{"event": "slot", "name": 7, "value": "x"}]},  # the right event, a wrong field
+    {"events": [{"event": "slot", "name": "phone", "value": "1"}, {"name": "phone"}]},  # no event name
+    {"events": [{"event": 3}]},
+    {"events": ["slot"]},
+    {"events": None},
+    {"events": [{"event": "user", "text": "你好", "parse_data": {"entities": [{"entity": "location"}]}}]},
+    {"events": [{"event": "slot", "name": "phone"}]},  # a slot without its value
 ]
 
 
@@ -56,6 +74,50 @@ def test_an_invalid_answer_raises_the_same_error_as_stock_rasa(result):
     assert patched.value.message == stock.value.message
     assert "Failed to validate Action server response" in patched.value.message
     assert list(patched.value.path) == list(stock.value.path)
+
+
+def test_every_event_rasa_writes_passes_as_it_passes_stock_rasa():
+    """Each event of every kind, as Rasa serialises it, is an answer the action server may give."""
+    from rasa.shared.core import events
+
+    written = [
+        events.UserUttered("楼道灯坏了", {"name": "report_problem", "confidence": 0.9}),
+        events.BotUttered("在哪里？", {"buttons": []}),
+        events.SlotSet("location", "幸福小区3栋"),
+        events.Restarted(),
+        events.AllSlotsReset(),
+        events.ReminderScheduled("EXTERNAL_remind", __import__("datetime").datetime(2026, 11, 27, 9)),
+        events.ReminderCancelled(name="remind"),
+        events.ActionReverted(),
+        events.UserUtteranceReverted(),
+        events.StoryExported("story.yml"),
+        events.FollowupAction("action_listen"),
+        events.ConversationPaused(),
+        events.ConversationResumed(),
+        events.ActionExecuted("action_listen"),
+        events.AgentUttered("你好"),
+        events.ActiveLoop("report_form"),
+        events.LegacyForm("report_form"),
+        events.LoopInterrupted(True),
+        events.LegacyFormValidation(False),
+        events.ActionExecutionRejected("report_form"),
+        events.SessionStarted(),
+        events.EntitiesAdded([{"entity": "location", "value": "幸福小区"}]),
+    ]
+    result = {"events": [event.as_dict() for event in written]}
+    assert stock_check(result) is True
+    assert rasa_patches.validate_action_result(RemoteAction("action_x", None), result) is True
+
+
+def test_each_event_is_checked_against_the_schema_its_name_selects():
+    """The split schema exists for Rasa 3.6.21's response format, and it rejects what the whole
+    schema rejects for one event: a slot event whose name is not a string."""
+    split = rasa_patches._validators_by_event()
+    assert split is not None
+    outer, by_event = split
+    assert len(by_event) == 23 and {"slot", "user", "bot", "followup"} <= set(by_event)
+    assert outer.is_valid({"events": [{"event": "slot", "name": 7}]})  # the outer part alone lets it by
+    assert not rasa_patches._valid_by_event({"events": [{"event": "slot", "name": 7}]})
 
 
 def test_the_same_invalid_answer_twice_gets_the_message_once():
