@@ -226,6 +226,80 @@ def test_conversations_are_written_and_read_in_a_worker_thread(tmp_path):
     assert "round trip" in done.stdout
 
 
+SESSIONS_CODE = """
+import asyncio, sys
+from rasa.core.tracker_store import SQLTrackerStore
+stock_query = SQLTrackerStore._event_query
+from bot import rasa_patches
+rasa_patches.apply()
+from rasa.shared.core.domain import Domain
+from rasa.shared.core import events
+from rasa.shared.core.trackers import DialogueStateTracker
+
+domain = Domain.from_yaml("version: '3.1'\\nslots:\\n  location:\\n    type: text\\n    mappings: []\\n")
+store = SQLTrackerStore(domain, **KWARGS)
+
+def said(text, at):
+    return [events.UserUttered(text, {"name": "inform"}, timestamp=at), events.ActionExecuted("action_listen", timestamp=at + 0.5)]
+
+async def main():
+    never_started = DialogueStateTracker("no-session", domain.slots)
+    for e in said("你好", 10.0):
+        never_started.update(e)
+    await store.save(never_started)
+    two = DialogueStateTracker("two-sessions", domain.slots)
+    for e in [events.SessionStarted(timestamp=100.0), *said("路灯坏了", 101.0), events.SlotSet("location", "幸福小区", timestamp=102.0)]:
+        two.update(e)
+    await store.save(two)
+    later = await store.retrieve("two-sessions")
+    for e in [events.SessionStarted(timestamp=200.0), *said("垃圾没人收", 201.0)]:
+        later.update(e)
+    await store.save(later)
+    newest = await store.retrieve("two-sessions")
+    newest.update(events.SlotSet("location", "阳光小区", timestamp=202.0))
+    await store.save(newest)
+    for sender in ("no-session", "two-sessions", "nobody"):
+        for everything in (False, True):
+            with store.session_scope() as session:
+                stock = [(e.id, e.data) for e in stock_query(store, session, sender, everything).all()]
+                ours = [(e.id, e.data) for e in store._event_query(session, sender, everything).all()]
+                assert ours == stock, (sender, everything, ours, stock)
+                assert store._event_query(session, sender, everything).count() == len(stock)
+    read = await store.retrieve("two-sessions")
+    assert [e.type_name for e in read.events] == ["session_started", "user", "action", "slot"], read.events
+    assert read.get_slot("location") == "阳光小区"
+    full = await store.retrieve_full_tracker("two-sessions")
+    assert len(full.events) == 8, [e.as_dict() for e in full.events]  # each event stored once
+    assert [e.text for e in (await store.retrieve("no-session")).events if e.type_name == "user"] == ["你好"]
+    assert await store.retrieve("nobody") is None
+    print("sessions read as stock Rasa reads them")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_latest_session_is_read_as_stock_rasa_reads_it(dialect, tmp_path):
+    """The conversation's events since its latest session start, in order, each once: the patched
+    query gives the rows stock Rasa's gives, on SQLite and on PostgreSQL."""
+    from tests.support.scratch import scratch_database
+
+    def run(kwargs: str) -> None:
+        code = SESSIONS_CODE.replace("KWARGS", kwargs)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "sessions read as stock Rasa reads them" in done.stdout
+
+    if dialect == "sqlite":
+        run(f"dict(dialect='sqlite', db={str(tmp_path / 'trackers.db')!r})")
+        return
+    with scratch_database("minsheng_sessions") as url:
+        name = url.rsplit("/", 1)[1]
+        run(f"dict(dialect='postgresql', host='127.0.0.1', port=5432, db={name!r}, username='postgres')")
+
+
 def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(trained_model):
     """The trained assistant answers a greeting, a thank-you and a bare "好的" (turns its rules decide)
     first as stock Rasa, then with the patches: the same answers, and TED's network, run for every
