@@ -240,7 +240,10 @@ domain = Domain.from_yaml("version: '3.1'\\nslots:\\n  location:\\n    type: tex
 store = SQLTrackerStore(domain, **KWARGS)
 
 def said(text, at):
-    return [events.UserUttered(text, {"name": "inform"}, timestamp=at), events.ActionExecuted("action_listen", timestamp=at + 0.5)]
+    return [
+        events.UserUttered(text, {"name": "inform"}, timestamp=at),
+        events.ActionExecuted("action_listen", timestamp=at + 0.5),
+    ]
 
 async def main():
     never_started = DialogueStateTracker("no-session", domain.slots)
@@ -248,7 +251,8 @@ async def main():
         never_started.update(e)
     await store.save(never_started)
     two = DialogueStateTracker("two-sessions", domain.slots)
-    for e in [events.SessionStarted(timestamp=100.0), *said("路灯坏了", 101.0), events.SlotSet("location", "幸福小区", timestamp=102.0)]:
+    first = [events.SessionStarted(timestamp=100.0), *said("路灯坏了", 101.0)]
+    for e in [*first, events.SlotSet("location", "幸福小区", timestamp=102.0)]:
         two.update(e)
     await store.save(two)
     later = await store.retrieve("two-sessions")
