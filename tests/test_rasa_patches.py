@@ -346,6 +346,63 @@ def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(t
     assert all(runs == 0 for _, runs in patched), patched
 
 
+def test_the_graph_run_in_turn_gives_what_dask_gives_in_the_same_order(trained_model):
+    """The trained model's NLU and policy graphs, run by stock Rasa's dask runner and by the patched
+    one on the same messages and the same growing conversation (both scripts): the same parse, the
+    same prediction, the nodes called in the same order; an input named like a node is refused."""
+    code = textwrap.dedent(
+        f"""
+        import json
+        from rasa.core.agent import Agent
+        from rasa.core.channels.channel import UserMessage
+        from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+        from rasa.engine.exceptions import GraphRunError
+        from rasa.engine.graph import GraphNode
+        from rasa.engine.runner.dask import DaskGraphRunner
+        from rasa.shared.core.events import ActionExecuted, UserUttered
+        from rasa.shared.core.trackers import DialogueStateTracker
+        from bot import rasa_patches
+
+        called = []
+        call = GraphNode.__call__
+        GraphNode.__call__ = lambda self, *a, **k: called.append(self._node_name) or call(self, *a, **k)
+        agent = Agent.load({str(trained_model)!r})
+        runner, meta = agent.processor.graph_runner, agent.processor.model_metadata
+        tracker = DialogueStateTracker("resident", agent.domain.slots)
+
+        def both(inputs, target):
+            out = []
+            for run in (DaskGraphRunner.run, rasa_patches.run_graph_in_turn):
+                called.clear()
+                out.append((run(runner, inputs=inputs, targets=[target])[target], list(called)))
+            return out
+
+        texts = ["你好", "小区门口的路灯坏了好几天", "育才路25号 阳光小区东门", "沒有", "不留", "確認"]
+        texts.append("我的问题处理得怎么样了")
+        for text in texts:
+            inputs = {{PLACEHOLDER_MESSAGE: [UserMessage(text)], PLACEHOLDER_TRACKER: tracker}}
+            (dask, dask_order), (ours, our_order) = both(inputs, meta.nlu_target)
+            parsed = [m.as_dict(only_output_properties=True) for m in (dask[0], ours[0])]
+            assert parsed[0] == parsed[1] and dask_order == our_order, (text, dask_order, our_order)
+            tracker.update(UserUttered(text, parsed[0]["intent"]))
+            (dask, dask_order), (ours, our_order) = both({{PLACEHOLDER_TRACKER: tracker}}, meta.core_target)
+            assert (dask.policy_name, dask.probabilities) == (ours.policy_name, ours.probabilities), text
+            assert dask_order == our_order and "run_RulePolicy1" in our_order, our_order
+            best = max(range(len(ours.probabilities)), key=ours.probabilities.__getitem__)
+            tracker.update(ActionExecuted(agent.domain.action_names_or_texts[best]))
+            tracker.update(ActionExecuted("action_listen"))
+        try:
+            clash = {{PLACEHOLDER_TRACKER: meta.core_target}}
+            rasa_patches.run_graph_in_turn(runner, inputs=clash, targets=[meta.core_target])
+        except GraphRunError:
+            print("same in turn")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "same in turn" in done.stdout
+
+
 def _step(events, rule_confidence=1.0, rule_priority=6, text_features=False):
     from rasa.core.policies.policy import PolicyPrediction
     from rasa.shared.core.domain import Domain
