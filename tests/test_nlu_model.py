@@ -86,3 +86,37 @@ def test_nothing_to_understand_goes_to_the_fallback(parse, text):
 )
 def test_everyday_intents(parse, text, intent):
     assert parse(text)["intent"]["name"] == intent
+
+
+def test_category_and_urgency_read_a_message_once_and_rank_it_as_each_model_alone(trained_model):
+    """Both classifiers are trained on the same report examples, so the component works out a
+    message's features once for both: the rankings are exactly those of each model on its own."""
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.category import CategoryUrgencyClassifier
+
+    agent = Agent.load(str(trained_model))
+    component = next(
+        node._component
+        for node in agent.processor.graph_runner._instantiated_nodes.values()
+        if isinstance(node._component, CategoryUrgencyClassifier)
+    )
+    assert component._same_features
+    for text in [*MESSAGES.values(), "煤气味很重，好像漏气了", to_traditional("楼道灯坏了"), "确认"]:
+        parsed = component.process([Message({"text": text})])[0]
+        alone = [(r.label, round(r.confidence, 4)) for r in component.category_model.rank(text)]
+        assert [(r["name"], r["confidence"]) for r in parsed.get("category_ranking")] == alone[:5], text
+        urgent = [(r.label, round(r.confidence, 4)) for r in component.urgency_model.rank(text)]
+        assert [(r["name"], r["confidence"]) for r in parsed.get("urgency_ranking")] == urgent, text
+
+
+def test_classifiers_trained_on_other_messages_do_not_share_features():
+    from bot.classifier.model import TextClassifier
+
+    texts = ["楼道灯坏了", "路灯不亮", "垃圾没人收", "垃圾桶满了", "井盖丢了", "路面塌了"]
+    labels = ["building", "roads", "sanitation", "sanitation", "roads", "roads"]
+    one = TextClassifier().fit(texts, labels)
+    same = TextClassifier().fit(texts, ["normal", "normal", "normal", "normal", "hazard", "hazard"])
+    other = TextClassifier().fit([*texts[:-1], "路边的树倒了"], labels)
+    assert one.reads_as(same) and not one.reads_as(other)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence
@@ -70,12 +71,20 @@ class TextClassifier:
         return self.rank_many([text])[0]
 
     def rank_many(self, texts: Sequence[str]) -> List[List[Ranked]]:
+        return self.rank_features(self.features(texts))
+
+    def features(self, texts: Sequence[str]) -> Any:
+        """The messages as the model reads them: one sparse row of TF-IDF features each."""
+        return self.pipeline.named_steps["features"].transform(list(texts))
+
+    def rank_features(self, features: Any) -> List[List[Ranked]]:
+        """Every label for each row of `features` (from `features()`), surest first."""
         model = self.pipeline.named_steps["model"]
         if hasattr(model, "predict_proba"):
-            scores = self.pipeline.predict_proba(list(texts))
+            scores = model.predict_proba(features)
         else:
-            raw = self.pipeline.decision_function(list(texts))
-            raw = raw.reshape(len(texts), -1) if raw.ndim == 1 else raw
+            raw = model.decision_function(features)
+            raw = raw.reshape(features.shape[0], -1) if raw.ndim == 1 else raw
             exp = np.exp(raw - raw.max(axis=1, keepdims=True))
             scores = exp / exp.sum(axis=1, keepdims=True)
         classes = self.encoder.classes_
@@ -84,6 +93,13 @@ class TextClassifier:
             order = row.argsort()[::-1]
             ranked.append([Ranked(str(classes[i]), float(row[i])) for i in order])
         return ranked
+
+    def reads_as(self, other: "TextClassifier") -> bool:
+        """Whether both read a message into the same features: the same vectorisers, fitted to the
+        same vocabularies and weights (two labellings of the same messages, such as category and
+        urgency), so one `features()` serves both."""
+        ours, theirs = (c.pipeline.named_steps["features"] for c in (self, other))
+        return ours is theirs or pickle.dumps(ours) == pickle.dumps(theirs)
 
     def predict(self, texts: Sequence[str]) -> List[str]:
         return [r[0].label for r in self.rank_many(texts)]

@@ -67,6 +67,8 @@ class CategoryUrgencyClassifier(GraphComponent):
         self._resource = resource
         self.category_model = category_model
         self.urgency_model = urgency_model
+        # Both are trained on the same report examples: the message's features are worked out once.
+        self._same_features = bool(category_model and urgency_model and category_model.reads_as(urgency_model))
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context: ExecutionContext):
@@ -114,14 +116,16 @@ class CategoryUrgencyClassifier(GraphComponent):
             message.set("script", detect_script(text), add_to_output=True)
             if self.category_model is None or not text.strip() or text.startswith("/"):
                 continue
-            ranking = [{"name": r.label, "confidence": round(r.confidence, 4)} for r in self.category_model.rank(text)]
+            features = self.category_model.features([text])
+            ranked = self.category_model.rank_features(features)[0]
+            ranking = [{"name": r.label, "confidence": round(r.confidence, 4)} for r in ranked]
             message.set("category", ranking[0], add_to_output=True)
             message.set("category_ranking", ranking[:limit], add_to_output=True)
-            urgency_ranking = (
-                [{"name": r.label, "confidence": round(r.confidence, 4)} for r in self.urgency_model.rank(text)]
-                if self.urgency_model
-                else []
-            )
+            urgency_ranking = []
+            if self.urgency_model:
+                read = features if self._same_features else self.urgency_model.features([text])
+                urgent = self.urgency_model.rank_features(read)[0]
+                urgency_ranking = [{"name": r.label, "confidence": round(r.confidence, 4)} for r in urgent]
             message.set("urgency", combine_urgency(text, urgency_ranking), add_to_output=True)
             message.set("urgency_ranking", urgency_ranking, add_to_output=True)
         return messages
