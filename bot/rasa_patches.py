@@ -32,7 +32,7 @@ Eight changes are for speed only, each measured with `make benchmark-chat` (docs
   and writing run in a worker thread; the query for a conversation's latest session takes that
   session's start once rather than once per event (`event_query`), a read takes only the
   events' data, the one column it uses (`retrieve`), and a write stores a turn's events in one
-  statement rather than one round trip each (`save`);
+  statement rather than one round trip each, without counting again the events just read (`save`);
 - every policy predicts every step, and the ensemble then takes the surest (on a tie, the one of
   higher priority): when the rule policy is sure, TED's neural network ran for a prediction that
   was thrown away. Here TED answers "nothing" for such a step without running it, only where the
@@ -50,8 +50,10 @@ import concurrent.futures
 import contextlib
 import contextvars
 import functools
+import itertools
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
@@ -220,7 +222,10 @@ def retrieve(self: Any, sender_id: str, fetch_events_from_all_sessions: bool) ->
         events = [json.loads(row.data) for row in rows]
         if self.domain and events:
             logger.debug("Recreating tracker from sender id '%s'", sender_id)
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if not fetch_events_from_all_sessions:
+                _note_stored(tracker, len(events))
+            return tracker
         logger.debug("Can't retrieve tracker matching sender id '%s' from SQL storage: None", sender_id)
         return None
 
@@ -290,7 +295,7 @@ def save(self: Any, tracker: Any) -> None:
 
     with self.session_scope() as session:
         rows = []
-        for event in self._additional_events(session, tracker):
+        for event in _events_not_stored(self, session, tracker):
             data = event.as_dict()
             rows.append(
                 {
@@ -306,6 +311,31 @@ def save(self: Any, tracker: Any) -> None:
             session.execute(self.SQLEvent.__table__.insert(), rows)
         session.commit()
     logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+
+# How many of a tracker's events the store holds, for the trackers `retrieve` has just read: the
+# events of its latest session, all of them. Saving that tracker then skips Rasa's query counting
+# them again; the conversation's lock keeps any other writer away in between. Keyed by the tracker
+# object itself (a copy of it is not in here and is counted by the query, as stock Rasa counts it);
+# an entry goes when it is used or when its tracker is gone.
+_stored_counts: Dict[int, Tuple[Any, int]] = {}
+
+
+def _note_stored(tracker: Any, count: int) -> None:
+    key = id(tracker)
+
+    def forget(_gone: Any) -> None:
+        _stored_counts.pop(key, None)
+
+    _stored_counts[key] = (weakref.ref(tracker, forget), count)
+
+
+def _events_not_stored(self: Any, session: Any, tracker: Any) -> Any:
+    """SQLTrackerStore._additional_events, without its count where `retrieve` has just read them."""
+    noted = _stored_counts.pop(id(tracker), None)
+    if noted is not None and noted[0]() is tracker:
+        return itertools.islice(tracker.events, noted[1], len(tracker.events))
+    return self._additional_events(session, tracker)
 
 
 def event_query(self: Any, session: Any, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:

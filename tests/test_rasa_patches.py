@@ -304,6 +304,53 @@ def test_the_latest_session_is_read_as_stock_rasa_reads_it(dialect, tmp_path):
         run(f"dict(dialect='postgresql', host='127.0.0.1', port=5432, db={name!r}, username='postgres')")
 
 
+def test_a_conversation_just_read_is_saved_without_counting_its_events_again(tmp_path):
+    """Saving the tracker just read stores only the turn's new events, without the query counting the
+    stored ones; a copy of a tracker (not the one read) is counted as stock Rasa counts it, so
+    nothing is stored twice either way."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio
+        import sqlalchemy as sa
+        from bot import rasa_patches
+        rasa_patches.apply()
+        from rasa.core.tracker_store import SQLTrackerStore
+        from rasa.shared.core.domain import Domain
+        from rasa.shared.core import events
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db={str(tmp_path / "trackers.db")!r})
+        counted = []
+        sa.event.listen(store.engine, "before_cursor_execute",
+                        lambda conn, cur, statement, *rest: counted.append("count(" in statement.lower()))
+
+        async def main():
+            first = DialogueStateTracker("resident", [])
+            first.update(events.UserUttered("路灯坏了", {{"name": "report_problem"}}))
+            await store.save(first)
+            read = await store.retrieve("resident")
+            read.update(events.ActionExecuted("action_listen"))
+            counted.clear()
+            await store.save(read)
+            assert not any(counted), counted
+            again = await store.retrieve("resident")
+            copy = again.copy()
+            copy.update(events.UserUttered("在人民路", {{"name": "inform"}}))
+            counted.clear()
+            await store.save(copy)
+            assert any(counted), counted
+            stored = [e.type_name for e in (await store.retrieve_full_tracker("resident")).events]
+            assert stored == ["user", "action", "user"], stored
+            print("stored once")
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "stored once" in done.stdout
+
+
 def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(trained_model):
     """The trained assistant answers a greeting, a thank-you and a bare "好的" (turns its rules decide)
     first as stock Rasa, then with the patches: the same answers, and TED's network, run for every
