@@ -343,8 +343,8 @@ def event_query(self: Any, session: Any, sender_id: str, fetch_events_from_all_s
     subquery: the same events in the same order. Rasa joins the events to a derived table holding
     that start, and PostgreSQL, its statistics reckoning one event per conversation, plans a nested
     loop that takes the maximum again for every event of the conversation, each time over all its
-    events (6.7 ms for a 106-event report conversation, read and counted again on every message);
-    a scalar subquery is worked out once (an InitPlan)."""
+    events (1–1.7 ms of execution for a 106-event report conversation, read on every message); a
+    scalar subquery is worked out once (an InitPlan: 0.16 ms)."""
     import sqlalchemy as sa
     from rasa.shared.core.events import SessionStarted
 
