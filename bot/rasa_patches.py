@@ -40,8 +40,8 @@ Eight changes are for speed only, each measured with `make benchmark-chat` (docs
 - the lock store (Redis with several Rasa processes) was called synchronously in the event loop,
   about seven round trips per message; here its calls run in a thread of its own, one at a time;
 - Rasa runs its NLU and policy graphs (three or four runs a message) through dask, which builds and
-  schedules the graph anew each time; here the nodes are called in turn, in the order dask calls
-  them, from a plan made once per set of targets (`run_graph_in_turn`)."""
+  schedules the graph anew each time; here the nodes are called in turn, each after what it needs,
+  from a plan made once per set of targets (`run_graph_in_turn`)."""
 
 from __future__ import annotations
 
@@ -235,10 +235,11 @@ def run_graph_in_turn(
 ) -> Dict[str, Any]:
     """DaskGraphRunner.run of Rasa 3.6.21 without dask: the nodes the targets need, called one after
     the other in an order worked out once per set of targets (each node after what it needs, the
-    rest in the schema's order: the rule policy before TED, so `rule_decides` can read its note),
-    each given its needs' results as dask gives them. The same results; what goes is dask's
+    rest in the order they are needed: the rule policy before TED, so `rule_decides` can read its
+    note), each given its needs' results as dask gives them. The same results; what goes is dask's
     scheduling and the minimal schema built anew on every run, about half a millisecond for each
-    of the three or four graph runs of a message."""
+    of the three or four graph runs of a message. (Dask's own order among nodes that need nothing
+    of each other varies from process to process with Python's string hashing.)"""
     from rasa.engine.exceptions import GraphRunError
 
     run_targets = targets if targets else self._graph_schema.target_names

@@ -393,10 +393,12 @@ def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(t
     assert all(runs == 0 for _, runs in patched), patched
 
 
-def test_the_graph_run_in_turn_gives_what_dask_gives_in_the_same_order(trained_model):
+def test_the_graph_run_in_turn_gives_what_dask_gives(trained_model):
     """The trained model's NLU and policy graphs, run by stock Rasa's dask runner and by the patched
     one on the same messages and the same growing conversation (both scripts): the same parse, the
-    same prediction, the nodes called in the same order; an input named like a node is refused."""
+    same prediction, the same nodes each called once, each after what it needs and the rule policy
+    before TED (dask's order among nodes that need nothing of each other varies from process to
+    process with Python's string hashing); an input named like a node is refused."""
     code = textwrap.dedent(
         f"""
         import json
@@ -417,6 +419,13 @@ def test_the_graph_run_in_turn_gives_what_dask_gives_in_the_same_order(trained_m
         runner, meta = agent.processor.graph_runner, agent.processor.model_metadata
         tracker = DialogueStateTracker("resident", agent.domain.slots)
 
+        def in_order(order):
+            steps = {{name: step for step, name in enumerate(order)}}
+            nodes = runner._graph_schema.nodes
+            return len(steps) == len(order) and all(
+                steps[need] < steps[name] for name in order for need in nodes[name].needs.values() if need in steps
+            )
+
         def both(inputs, target):
             out = []
             for run in (DaskGraphRunner.run, rasa_patches.run_graph_in_turn):
@@ -430,11 +439,13 @@ def test_the_graph_run_in_turn_gives_what_dask_gives_in_the_same_order(trained_m
             inputs = {{PLACEHOLDER_MESSAGE: [UserMessage(text)], PLACEHOLDER_TRACKER: tracker}}
             (dask, dask_order), (ours, our_order) = both(inputs, meta.nlu_target)
             parsed = [m.as_dict(only_output_properties=True) for m in (dask[0], ours[0])]
-            assert parsed[0] == parsed[1] and dask_order == our_order, (text, dask_order, our_order)
+            assert parsed[0] == parsed[1], text
+            assert sorted(dask_order) == sorted(our_order) and in_order(our_order), (dask_order, our_order)
             tracker.update(UserUttered(text, parsed[0]["intent"]))
             (dask, dask_order), (ours, our_order) = both({{PLACEHOLDER_TRACKER: tracker}}, meta.core_target)
             assert (dask.policy_name, dask.probabilities) == (ours.policy_name, ours.probabilities), text
-            assert dask_order == our_order and "run_RulePolicy1" in our_order, our_order
+            assert sorted(dask_order) == sorted(our_order) and in_order(our_order), (dask_order, our_order)
+            assert our_order.index("run_RulePolicy1") < our_order.index("run_TEDPolicy2"), our_order
             best = max(range(len(ours.probabilities)), key=ours.probabilities.__getitem__)
             tracker.update(ActionExecuted(agent.domain.action_names_or_texts[best]))
             tracker.update(ActionExecuted("action_listen"))
