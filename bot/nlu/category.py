@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.classifier.model import TextClassifier
+from bot.classifier.model import Ranked, TextClassifier
 from bot.classifier.urgency_rules import emergency_kind, rule_urgency
 from bot.textnorm import detect_script
 
@@ -46,6 +46,11 @@ def combine_urgency(text: str, ranking: List[Dict[str, Any]]) -> Dict[str, Any]:
     if combined["name"] == "emergency":
         combined["kind"] = emergency_kind(text)  # which advice to give; None: the model's own reading
     return combined
+
+
+def _as_ranking(ranked: List[Ranked]) -> List[Dict[str, Any]]:
+    """A classifier's ranking as the parse carries it."""
+    return [{"name": r.label, "confidence": round(r.confidence, 4)} for r in ranked]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -118,14 +123,13 @@ class CategoryUrgencyClassifier(GraphComponent):
                 continue
             features = self.category_model.features([text])
             ranked = self.category_model.rank_features(features)[0]
-            ranking = [{"name": r.label, "confidence": round(r.confidence, 4)} for r in ranked]
+            ranking = _as_ranking(ranked)
             message.set("category", ranking[0], add_to_output=True)
             message.set("category_ranking", ranking[:limit], add_to_output=True)
             urgency_ranking = []
             if self.urgency_model:
                 read = features if self._same_features else self.urgency_model.features([text])
-                urgent = self.urgency_model.rank_features(read)[0]
-                urgency_ranking = [{"name": r.label, "confidence": round(r.confidence, 4)} for r in urgent]
+                urgency_ranking = _as_ranking(self.urgency_model.rank_features(read)[0])
             message.set("urgency", combine_urgency(text, urgency_ranking), add_to_output=True)
             message.set("urgency_ranking", urgency_ranking, add_to_output=True)
         return messages
