@@ -75,6 +75,7 @@ def serve_rasa(settings: Settings, host: str, port: int) -> None:
     from bot import rasa_patches
 
     settings_module.give_rasa_the_actions_secret(settings)  # endpoints.yml reads it
+    settings_module.give_rasa_its_tensorflow_threads()
     rasa_patches.apply(settings.action_timeout)
     from rasa.__main__ import main as rasa_main
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,28 @@ def test_rasa_is_started_with_its_token_even_one_that_looks_like_an_option(token
     monkeypatch.setenv("MINSHENG_RASA_TOKEN", token)
     parsed = create_argument_parser().parse_args(serve.rasa_arguments(settings.load(), "127.0.0.1", 5005))
     assert parsed.auth_token == token and parsed.enable_api and parsed.interface == "127.0.0.1"
+
+
+@pytest.mark.parametrize("operator_value", [None, "2"])
+def test_rasa_starts_with_one_tensorflow_thread_per_pool_unless_the_operator_sets_them(
+    operator_value, tmp_path, monkeypatch
+):
+    import rasa.__main__
+
+    from bot import rasa_patches, serve, settings
+
+    monkeypatch.setenv("MINSHENG_VAR_DIR", str(tmp_path))
+    for name in [*settings.RASA_TENSORFLOW_THREADS, settings.ACTIONS_SECRET_VARIABLE]:
+        monkeypatch.setenv(name, operator_value or "")  # restored afterwards, whatever serve_rasa sets
+        if operator_value is None or name == settings.ACTIONS_SECRET_VARIABLE:
+            monkeypatch.delenv(name)
+    seen = {}
+    monkeypatch.setattr(rasa_patches, "apply", lambda *args: None)
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.update(os.environ))
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    serve.serve_rasa(settings.load(), "127.0.0.1", 5005)
+    expected = operator_value or "1"
+    assert seen["TF_INTER_OP_PARALLELISM_THREADS"] == seen["TF_INTRA_OP_PARALLELISM_THREADS"] == expected
 
 
 def test_a_generated_rasa_token_never_looks_like_an_option(tmp_path, monkeypatch):
