@@ -180,12 +180,13 @@ def apply(action_timeout: float = 20.0) -> None:
 
     lock_store.LockStore.lock = lock_off_the_loop
 
-    # TED's network is not run for a prediction the rule policy has already decided.
+    # TED's network and the memoization policy's look-up are not run for a prediction the rule
+    # policy has already decided (the graph plan runs the rule policy first).
+    from rasa.core.policies.memoization import MemoizationPolicy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
 
     rule_predict = RulePolicy.predict_action_probabilities
-    ted_predict = TEDPolicy.predict_action_probabilities
 
     def rule_predict_and_note(self, tracker, domain, *args, **kwargs):
         prediction = rule_predict(self, tracker, domain, *args, **kwargs)
@@ -194,13 +195,18 @@ def apply(action_timeout: float = 20.0) -> None:
         notes[_prediction_key(tracker, domain)] = prediction
         return prediction
 
-    def ted_predict_unless_decided(self, tracker, domain, *args, **kwargs):
-        if rule_decides(self, tracker, domain):
-            return self._prediction(self._default_predictions(domain))
-        return ted_predict(self, tracker, domain, *args, **kwargs)
+    def unless_decided(predict):
+        def predict_unless_decided(self, tracker, domain, *args, **kwargs):
+            if rule_decides(self, tracker, domain):
+                return self._prediction(self._default_predictions(domain))
+            return predict(self, tracker, domain, *args, **kwargs)
 
+        return predict_unless_decided
+
+    # RulePolicy is a MemoizationPolicy: its own method is set after, and is not wrapped.
+    for policy in (TEDPolicy, MemoizationPolicy):
+        policy.predict_action_probabilities = unless_decided(policy.predict_action_probabilities)
     RulePolicy.predict_action_probabilities = rule_predict_and_note
-    TEDPolicy.predict_action_probabilities = ted_predict_unless_decided
 
     from rasa.engine.runner.dask import DaskGraphRunner
 
@@ -235,11 +241,12 @@ def run_graph_in_turn(
 ) -> Dict[str, Any]:
     """DaskGraphRunner.run of Rasa 3.6.21 without dask: the nodes the targets need, called one after
     the other in an order worked out once per set of targets (each node after what it needs, the
-    rest in the order they are needed: the rule policy before TED, so `rule_decides` can read its
-    note), each given its needs' results as dask gives them. The same results; what goes is dask's
-    scheduling and the minimal schema built anew on every run, about half a millisecond for each
-    of the three or four graph runs of a message. (Dask's own order among nodes that need nothing
-    of each other varies from process to process with Python's string hashing.)"""
+    rest in the order they are needed, the rule policy before the other policies, so that
+    `rule_decides` can read its note), each given its needs' results as dask gives them. The same
+    results; what goes is dask's scheduling and the minimal schema built anew on every run, about
+    half a millisecond for each of the three or four graph runs of a message. (Dask's own order
+    among nodes that need nothing of each other varies from process to process with Python's string
+    hashing.)"""
     from rasa.engine.exceptions import GraphRunError
 
     run_targets = targets if targets else self._graph_schema.target_names
@@ -270,13 +277,19 @@ class _GraphPlan:
 
 
 def _graph_plan(schema: Any, targets: List[str]) -> _GraphPlan:
+    from rasa.core.policies.rule_policy import RulePolicy
+
     minimal = schema.minimal_graph_schema(targets)
     order: List[str] = []
+
+    def rule_policy_first(name: str) -> bool:
+        node = minimal.nodes.get(name)
+        return not (node is not None and isinstance(node.uses, type) and issubclass(node.uses, RulePolicy))
 
     def visit(name: str) -> None:
         if name in order or name not in minimal.nodes:
             return
-        for need in minimal.nodes[name].needs.values():
+        for need in sorted(minimal.nodes[name].needs.values(), key=rule_policy_first):
             visit(need)
         order.append(name)
 
@@ -403,20 +416,21 @@ def _prediction_key(tracker: Any, domain: Any) -> tuple:
     return (id(domain), len(tracker.events))
 
 
-def rule_decides(ted: Any, tracker: Any, domain: Any) -> bool:
+def rule_decides(policy: Any, tracker: Any, domain: Any) -> bool:
     """Whether the rule policy's prediction for this step (made just before, in the same graph run)
-    wins whatever TED predicts, so that TED's prediction would be thrown away: the rule policy is
-    sure (1.0; on a tie the ensemble takes the higher priority, and the rule policy's is higher), the
-    action it predicts was not just rejected (the ensemble then sets it to 0 in every prediction), and
-    TED cannot make an end-to-end prediction (one from the message's text would set aside every
-    prediction made from the intent, the rule policy's included)."""
+    wins whatever `policy` (TED or the memoization policy) predicts, so that its prediction would be
+    thrown away: the rule policy is sure (1.0; on a tie the ensemble takes the higher priority, and
+    the rule policy's is higher), the action it predicts was not just rejected (the ensemble then sets
+    it to 0 in every prediction), and `policy` cannot make an end-to-end prediction (one from the
+    message's text would set aside every prediction made from the intent, the rule policy's
+    included; the memoization policy never makes one)."""
     from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
     from rasa.shared.nlu.constants import TEXT
 
     prediction = tracker.__dict__.get(_RULE_NOTES, {}).get(_prediction_key(tracker, domain))
-    if prediction is None or prediction.max_confidence < 1.0 or prediction.policy_priority <= ted.priority:
+    if prediction is None or prediction.max_confidence < 1.0 or prediction.policy_priority <= policy.priority:
         return False
-    if ted.only_e2e or TEXT in getattr(ted, "fake_features", {}):
+    if getattr(policy, "only_e2e", False) or TEXT in getattr(policy, "fake_features", {}):
         return False
     last_action = next(
         (e for e in reversed(tracker.events) if isinstance(e, (ActionExecuted, ActionExecutionRejected))), None

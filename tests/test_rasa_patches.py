@@ -351,31 +351,37 @@ def test_a_conversation_just_read_is_saved_without_counting_its_events_again(tmp
     assert "stored once" in done.stdout
 
 
-def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(trained_model):
+def test_ted_and_memoization_are_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(trained_model):
     """The trained assistant answers a greeting, a thank-you and a bare "好的" (turns its rules decide)
-    first as stock Rasa, then with the patches: the same answers, and TED's network, run for every
-    prediction by stock Rasa, is not run. (Where TED's prediction counts, see the next tests; the
-    conversation tests run with the patches.)"""
+    first as stock Rasa, then with the patches: the same answers, and neither TED's network nor the
+    memoization policy's look-up, run for every prediction by stock Rasa, is run. (Where their
+    predictions count, see the next tests; the conversation tests run with the patches.)"""
     code = textwrap.dedent(
         f"""
         import asyncio, json
         from rasa.core.agent import Agent
+        from rasa.core.policies.memoization import MemoizationPolicy
+        from rasa.core.policies.rule_policy import RulePolicy
         from rasa.core.policies.ted_policy import TEDPolicy
         from bot import rasa_patches
 
         def talk():
             # The graph takes each policy's method when the model is loaded: load after apply().
             agent = Agent.load({str(trained_model)!r})
-            ted = next(node for node in agent.processor.graph_runner._instantiated_nodes.values()
-                       if isinstance(node._component, TEDPolicy))._component
+            policies = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()]
+            ted = next(p for p in policies if isinstance(p, TEDPolicy))
+            memo = next(p for p in policies if type(p) is MemoizationPolicy)
+            assert any(isinstance(p, RulePolicy) for p in policies)
             runs = []
             inference = ted.model.run_inference
-            ted.model.run_inference = lambda *a, **k: runs.append(1) or inference(*a, **k)
+            ted.model.run_inference = lambda *a, **k: runs.append("ted") or inference(*a, **k)
+            recall = memo.recall
+            memo.recall = lambda *a, **k: runs.append("memo") or recall(*a, **k)
             out = []
             for text in ["你好", "谢谢你", "好的"]:
                 before = len(runs)
                 answers = asyncio.run(agent.handle_text(text, sender_id="resident"))
-                out.append([[a.get("text") for a in answers], len(runs) - before])
+                out.append([[a.get("text") for a in answers], runs[before:]])
             return out
 
         stock = talk()
@@ -389,15 +395,16 @@ def test_ted_is_not_run_where_a_rule_has_decided_and_the_answers_stay_the_same(t
     result = json.loads(done.stdout.strip().splitlines()[-1])
     stock, patched = result["stock"], result["patched"]
     assert [answers for answers, _ in patched] == [answers for answers, _ in stock]
-    assert all(runs >= 2 for _, runs in stock)  # stock Rasa runs TED for every prediction of a turn
-    assert all(runs == 0 for _, runs in patched), patched
+    # stock Rasa runs both for every prediction of a turn
+    assert all(runs.count("ted") >= 2 and runs.count("memo") >= 2 for _, runs in stock), stock
+    assert all(runs == [] for _, runs in patched), patched
 
 
 def test_the_graph_run_in_turn_gives_what_dask_gives(trained_model):
     """The trained model's NLU and policy graphs, run by stock Rasa's dask runner and by the patched
     one on the same messages and the same growing conversation (both scripts): the same parse, the
     same prediction, the same nodes each called once, each after what it needs and the rule policy
-    before TED (dask's order among nodes that need nothing of each other varies from process to
+    before the other policies (dask's order among nodes that need nothing of each other varies from process to
     process with Python's string hashing); an input named like a node is refused."""
     code = textwrap.dedent(
         f"""
@@ -445,7 +452,8 @@ def test_the_graph_run_in_turn_gives_what_dask_gives(trained_model):
             (dask, dask_order), (ours, our_order) = both({{PLACEHOLDER_TRACKER: tracker}}, meta.core_target)
             assert (dask.policy_name, dask.probabilities) == (ours.policy_name, ours.probabilities), text
             assert sorted(dask_order) == sorted(our_order) and in_order(our_order), (dask_order, our_order)
-            assert our_order.index("run_RulePolicy1") < our_order.index("run_TEDPolicy2"), our_order
+            rule = our_order.index("run_RulePolicy1")
+            assert rule < our_order.index("run_TEDPolicy2") and rule < our_order.index("run_MemoizationPolicy0")
             best = max(range(len(ours.probabilities)), key=ours.probabilities.__getitem__)
             tracker.update(ActionExecuted(agent.domain.action_names_or_texts[best]))
             tracker.update(ActionExecuted("action_listen"))
@@ -478,7 +486,7 @@ def _step(events, rule_confidence=1.0, rule_priority=6, text_features=False):
     return Ted(), tracker, domain
 
 
-def test_ted_still_decides_where_the_rule_policy_is_not_sure_or_cannot_win():
+def test_ted_and_memoization_still_decide_where_the_rule_policy_is_not_sure_or_cannot_win():
     from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, UserUttered
 
     listened = [ActionExecuted("action_listen"), UserUttered("好的", {"name": "affirm"})]
@@ -488,6 +496,16 @@ def test_ted_still_decides_where_the_rule_policy_is_not_sure_or_cannot_win():
     assert not rasa_patches.rule_decides(*_step(listened, text_features=True))  # TED could answer from the text
     rejected = [*listened, ActionExecutionRejected("report_form")]
     assert not rasa_patches.rule_decides(*_step(rejected))  # the rule's action was just rejected
+
+    class Memoization:  # no end-to-end attributes at all
+        priority = 3
+
+    _, tracker, domain = _step(listened)
+    assert rasa_patches.rule_decides(Memoization(), tracker, domain)
+    _, tracker, domain = _step(listened, rule_priority=3)
+    assert not rasa_patches.rule_decides(Memoization(), tracker, domain)
+    _, tracker, domain = _step(rejected)
+    assert not rasa_patches.rule_decides(Memoization(), tracker, domain)
 
 
 def test_a_rule_prediction_of_another_step_is_not_taken_for_this_one():
