@@ -1,13 +1,15 @@
 """CSV and XLSX export of the filtered queue, or of the tickets selected in it (every one the user
 may see): names instead of codes (bot/labels.py), times in the configured zone as the pages show
-them; the XLSX has real date and time cells and columns wide enough to read."""
+them; the XLSX has real date and time cells and columns wide enough to read. `make` writes the
+file of one `ExportOrder`; the web app runs it in a process of its own (bot/web/context.py)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -15,10 +17,14 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from bot import labels, taxonomy
+from bot.errors import NotPermitted
+from bot.staff import audit
+from bot.staff.accounts import find_user
 from bot.staff.permissions import shown_phone, visible_tickets
-from bot.staff.queue import apply_filters
+from bot.staff.queue import QueueFilter, apply_filters
 from bot.staff.serializers import summary
 from bot.store import states
+from bot.store.db import session_scope
 from bot.store.schema import Ticket
 from bot.store.workdays import local_today, local_zone, to_local
 from bot.textnorm import fold_width
@@ -44,6 +50,37 @@ HEADER = [name for name, _ in COLUMNS]
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ExportOrder:
+    """An export a member of staff asked for: the filtered queue (`wanted`, the page's `query`) or
+    the tickets they selected in it (`numbers`), as "csv" or "xlsx"."""
+
+    username: str
+    kind: str
+    remote_addr: str = ""
+    wanted: Optional[QueueFilter] = None
+    query: Tuple[Tuple[str, str], ...] = ()
+    numbers: Tuple[str, ...] = ()
+
+
+def make(order: ExportOrder, database_url: str) -> bytes:
+    """The file, and the export written to the audit log, in one transaction of the store."""
+    with session_scope(database_url) as session:
+        user = find_user(session, order.username)
+        if user is None:
+            raise NotPermitted("没有这个账号")
+        if order.wanted is None:
+            data = list(selected_rows(session, user, order.numbers))
+            detail: Dict[str, Any] = {"selected": list(order.numbers)}
+        else:
+            data = list(rows(session, user, order.wanted))
+            detail = {"query": dict(order.query)}
+        audit.record(
+            session, user.username, "export", remote_addr=order.remote_addr, kind=order.kind, rows=len(data), **detail
+        )
+        return as_csv(data) if order.kind == "csv" else as_xlsx(data)
 
 
 def rows(session, user, wanted):

@@ -26,7 +26,7 @@ from bot.store import outbox, states, surveys
 from bot.store.schema import Department, Ticket, User
 from bot.store.tickets import find_by_number
 from bot.store.workdays import local_today, local_zone, to_local
-from bot.web.context import db, rasa_of, settings_of
+from bot.web.context import db, export_file, rasa_of, settings_of
 from bot.web.photos import MAX_BYTES, forget_photo, store_photo
 from bot.web.staff.security import SESSION_KEY, csrf_token, current_user, login_required, remote_addr, session_token
 
@@ -331,21 +331,15 @@ async def ticket_action(request: web.Request):
 @routes.get("/staff/export.{kind:csv|xlsx}")
 @login_required
 async def export(request: web.Request):
-    user, wanted, kind, addr = (
-        request["user"],
-        QueueFilter.from_query(request.query),
-        request.match_info["kind"],
+    kind = request.match_info["kind"]
+    order = exports.ExportOrder(
+        request["user"].username,
+        kind,
         remote_addr(request),
+        wanted=QueueFilter.from_query(request.query),
+        query=tuple(request.query.items()),
     )
-
-    def collect(session):
-        data = list(exports.rows(session, user, wanted))
-        audit.record(
-            session, user.username, "export", remote_addr=addr, kind=kind, rows=len(data), query=dict(request.query)
-        )
-        return exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
-
-    body = await db(request, collect)
+    body = await export_file(request, order)
     content_type = "text/csv" if kind == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     filename = f"minsheng-tickets-{local_today().isoformat()}.{kind}"
     return web.Response(

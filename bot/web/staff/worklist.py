@@ -13,10 +13,10 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from bot.errors import MinshengError
-from bot.staff import audit, exports, workflow
+from bot.staff import exports, workflow
 from bot.store.schema import Department
 from bot.store.workdays import local_today
-from bot.web.context import db
+from bot.web.context import db, export_file
 from bot.web.staff.security import login_required, remote_addr
 from bot.web.staff.views import safe_next, visible
 
@@ -93,16 +93,10 @@ async def outcome_of(request: web.Request) -> Dict[str, Any]:
 
 
 async def _export(request: web.Request, numbers: List[str], kind: str) -> web.StreamResponse:
-    user, addr = request["user"], remote_addr(request)
     if not numbers:
         return await _back(request, "/staff/", {"error": "请先勾选要导出的工单"})
-
-    def collect(session) -> bytes:
-        data = list(exports.selected_rows(session, user, numbers))
-        audit.record(session, user.username, "export", remote_addr=addr, kind=kind, rows=len(data), selected=numbers)
-        return exports.as_csv(data) if kind == "csv" else exports.as_xlsx(data)
-
-    body = await db(request, collect)
+    order = exports.ExportOrder(request["user"].username, kind, remote_addr(request), numbers=tuple(numbers))
+    body = await export_file(request, order)
     filename = f"minsheng-selected-{local_today().isoformat()}.{kind}"
     quoted = urllib.parse.quote(filename)
     return web.Response(
