@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Optional, TypeVar
@@ -27,6 +28,11 @@ SETTINGS = web.AppKey("settings", Settings)
 RASA = web.AppKey("rasa", RasaApi)
 
 
+# An export is a download a member of staff waits a moment for; a resident's answer and a page are
+# not: on a busy machine the export process gives way to the other processes.
+EXPORT_NICENESS = 10
+
+
 class ExportProcess:
     """Exports are made in a process of their own. An export of a few thousand tickets is a few
     hundred milliseconds of Python; in a worker thread it held the interpreter, and every page
@@ -39,7 +45,12 @@ class ExportProcess:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,
+                initargs=(EXPORT_NICENESS,),
+            )
         return self._pool
 
     def warm(self) -> None:

@@ -1,4 +1,5 @@
-"""The console's exports are made in a process of the web app's own (bot/web/context.py). Killed at
+"""The console's exports are made in a process of the web app's own (bot/web/context.py), at a lower
+priority than the product's other processes. Killed at
 the worst moment — in the middle of an export of 20,000 tickets, or while it waits for the next —
 it is started again: the member of staff still gets the whole file, the audit log holds the export
 once, and the next export works."""
@@ -18,6 +19,7 @@ from openpyxl import load_workbook
 from benchmarks.console import fill
 from bot.store.db import session_scope
 from bot.store.schema import AuditEntry
+from bot.web.context import EXPORT_NICENESS
 from tests.support.scratch import free_port, scratch_database
 from tests.support.stack import Stack
 
@@ -42,6 +44,10 @@ def export_worker(web_pid: int, seconds: float = 60) -> int:
                 return pid
         time.sleep(0.1)
     raise TimeoutError("no export process")
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,6 +86,8 @@ def download(staff, path: str = "/staff/export.xlsx") -> bytes:
 def test_export_process_killed_mid_export_the_file_still_comes(console):
     stack, url, staff = console
     worker = export_worker(stack.processes["web"].pid)  # started with the app, before any export
+    # it gives way to the pages and the residents' conversations
+    assert niceness(worker) == niceness(stack.processes["web"].pid) + EXPORT_NICENESS
     before = exports_logged(url)
     got: dict = {}
     request = threading.Thread(target=lambda: got.update(body=download(staff)))
