@@ -8,6 +8,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Optional, TypeVar
@@ -48,8 +50,8 @@ class ExportProcess:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=os.nice,
-                initargs=(EXPORT_NICENESS,),
+                initializer=_export_process_starts,
+                initargs=(EXPORT_NICENESS, os.getpid()),
             )
         return self._pool
 
@@ -73,6 +75,19 @@ class ExportProcess:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+
+def _export_process_starts(niceness: int, web_app: int) -> None:
+    """In the export process: a lower priority, and an end once the web app is gone (killed, it
+    cannot shut its pool down, and the process would wait for work that never comes)."""
+    os.nice(niceness)
+
+    def watch() -> None:
+        while os.getppid() == web_app:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="web-app-watch", daemon=True).start()
 
 
 def _ready() -> None:

@@ -115,3 +115,17 @@ def test_export_process_killed_between_exports_the_next_one_comes(console):
     assert exports_logged(url) == before + 1
     csv = download(staff, "/staff/export.csv")
     assert csv.decode("utf-8-sig").count("\n") >= TICKETS
+
+
+def test_the_export_process_ends_with_a_killed_web_app_and_comes_back_with_it(console):
+    stack, url, staff = console
+    worker = export_worker(stack.processes["web"].pid)
+    stack.kill("web")  # SIGKILL: the app cannot shut its export process down
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{worker}").exists() and Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the export process outlived the web app"
+        time.sleep(0.2)
+    stack.start("web")  # as `minsheng run` restarts it
+    staff = stack.staff("bench-dispatcher", "bench-password")
+    assert rows_in(download(staff, "/staff/export.xlsx?status=submitted")) > 0
+    assert export_worker(stack.processes["web"].pid) != worker
