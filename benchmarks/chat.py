@@ -85,7 +85,7 @@ STOCK_SCRIPTS: List[Script] = [
 # ---------------------------------------------------------------------- processes and their costs
 
 
-def _descendants(pid: int) -> List[int]:
+def descendants(pid: int) -> List[int]:
     found = [pid]
     for tid in Path(f"/proc/{pid}/task").glob("*"):
         try:
@@ -93,7 +93,7 @@ def _descendants(pid: int) -> List[int]:
         except OSError:
             continue
         for child in children:
-            found.extend(_descendants(int(child)))
+            found.extend(descendants(int(child)))
     return found
 
 
@@ -101,7 +101,7 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of the process and its children still running, in seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for each in _descendants(pid):
+    for each in descendants(pid):
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -112,7 +112,7 @@ def cpu_seconds(pid: int) -> float:
 
 def rss_mb(pid: int) -> float:
     total = 0
-    for each in _descendants(pid):
+    for each in descendants(pid):
         try:
             status = Path(f"/proc/{each}/status").read_text()
         except OSError:

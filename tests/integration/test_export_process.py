@@ -1,8 +1,8 @@
 """The console's exports are made in a process of the web app's own (bot/web/context.py), at a lower
-priority than the product's other processes. Killed at
-the worst moment — in the middle of an export of 20,000 tickets, or while it waits for the next —
-it is started again: the member of staff still gets the whole file, the audit log holds the export
-once, and the next export works."""
+priority than the product's other processes. Killed at the worst moment — in the middle of an
+export of 20,000 tickets, or while it waits for the next — it is started again: the member of staff
+still gets the whole file, the audit log holds the export once, and the next export works. Killed
+with the web app, it ends too."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from benchmarks.chat import cpu_seconds, descendants
 from benchmarks.console import fill
 from bot.store.db import session_scope
 from bot.store.schema import AuditEntry
@@ -27,18 +28,11 @@ pytestmark = pytest.mark.integration
 TICKETS = 20_000
 
 
-def children(pid: int) -> list:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
 def export_worker(web_pid: int, seconds: float = 60) -> int:
     """The web app's export process (not multiprocessing's resource tracker)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        for pid in children(web_pid):
+        for pid in descendants(web_pid):
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
             if b"spawn_main" in command:
                 return pid
@@ -48,11 +42,6 @@ def export_worker(web_pid: int, seconds: float = 60) -> int:
 
 def niceness(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rows_in(xlsx: bytes) -> int:
