@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.report import ActionAskCategory, ActionStartReport, ActionSubmitReport
+from bot.actions.report import ActionStartReport, ActionSubmitReport
 from bot.actions.status import ActionCheckStatus, ActionVerifyStatus
 from bot.actions.validation import ValidateReportForm, ValidateStatusForm, match_category
 from bot.store.db import session_scope
@@ -47,6 +47,17 @@ def ranking(*pairs):
 async def run(action, tracker):
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher, events
+
+
+REPORT_FORM = {"required_slots": ["category", "location", "detail", "phone", "confirmed"]}
+
+
+async def asked(tracker):
+    """The report form's validator run as the Rasa server runs it when the form comes back to it:
+    what it asks and the slot it asks for."""
+    dispatcher = CollectingDispatcher()
+    events = await ValidateReportForm().run(dispatcher, tracker, {"slots": {}, "forms": {"report_form": REPORT_FORM}})
     return dispatcher, events
 
 
@@ -112,14 +123,15 @@ async def test_unsure_category_is_asked_among_the_top_few(sqlite_url):
     assert slots["category"] is None
     assert slots["category_candidates"] == ["safety", "noise_pollution", "other"]
     assert "utter_category_understood" not in responses(dispatcher)
-    dispatcher, _ = await run(ActionAskCategory(), make_tracker(slots=slots))
+    dispatcher, _ = await asked(make_tracker(slots=slots))
     titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
     assert titles == ["治安与消防", "噪声与污染", "其他"]
 
 
 async def test_category_buttons_in_traditional_for_a_traditional_writer(sqlite_url):
-    tracker = make_tracker(text="這邊晚上很亂", slots={"category_candidates": ["safety"]})
-    dispatcher, _ = await run(ActionAskCategory(), tracker)
+    slots = {"problem_description": "這邊晚上很亂", "category_candidates": ["safety"]}
+    tracker = make_tracker(text="這邊晚上很亂", slots=slots)
+    dispatcher, _ = await asked(tracker)
     # one candidate is no choice: the commonest categories are offered with it
     assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == [
         "治安與消防",
@@ -162,6 +174,41 @@ def test_phone_numbers_as_people_type_them(typed, stored):
 def test_a_bad_phone_is_refused_with_a_clear_answer(typed):
     result, said = validate("phone", typed, make_tracker(intent="inform"))
     assert result == {"phone": None} and said == ["utter_phone_invalid"]
+
+
+async def test_a_phone_answer_is_checked_and_the_report_shown_for_confirmation_in_one_call():
+    before = {
+        "problem_description": "小区门口的路灯坏了",
+        "category": "roads",
+        "location": "育才路25号阳光小区东门",
+        "detail": "晚上老人出门不方便",
+        "requested_slot": "phone",
+    }
+    said_phone = {"event": "slot", "name": "phone", "value": "我的电话是 139 8888 7777"}
+    tracker = make_tracker(
+        text="我的电话是 139 8888 7777",
+        intent="inform",
+        slots={**before, "phone": "我的电话是 139 8888 7777"},
+        events=[{"event": "user", "text": "我的电话是 139 8888 7777"}, said_phone],
+        active_loop="report_form",
+    )
+    dispatcher, events = await asked(tracker)
+    assert slot_events(events) == {"phone": "13988887777", "requested_slot": "confirmed"}
+    [summary] = dispatcher.messages
+    assert summary["response"] == "utter_report_summary" and summary["phone"] == "139****7777"
+    assert summary["location"] == "育才路25号阳光小区东门" and summary["department_name"]
+
+    # A number that is not one: said so, and the same question again, not the summary.
+    bad = make_tracker(
+        text="不知道",
+        intent="inform",
+        slots={**before, "phone": "不知道"},
+        events=[{"event": "user", "text": "不知道"}, {**said_phone, "value": "不知道"}],
+        active_loop="report_form",
+    )
+    dispatcher, events = await asked(bad)
+    assert slot_events(events) == {"phone": None, "requested_slot": "phone"}
+    assert responses(dispatcher) == ["utter_phone_invalid"]  # utter_ask_phone is the Rasa server's own
 
 
 def test_anonymous_is_allowed():
@@ -513,8 +560,6 @@ def test_an_answer_within_the_place_already_named():
 
 
 async def test_a_road_alone_is_asked_within():
-    from bot.actions.report import ActionAskLocation
-
     tracker = make_tracker(
         text="人民路上的路灯不亮",
         entities=[{"entity": "location", "value": "人民路"}],
@@ -523,7 +568,7 @@ async def test_a_road_alone_is_asked_within():
     dispatcher, events = await run(ActionStartReport(), tracker)
     slots = slot_events(events)
     assert slots["location"] is None and slots["location_hint"] == "人民路"
-    dispatcher, _ = await run(ActionAskLocation(), make_tracker(slots=slots))
+    dispatcher, _ = await asked(make_tracker(slots={**slots, "problem_description": "人民路上的路灯不亮"}))
     assert dispatcher.messages == [
         {**dispatcher.messages[0], "response": "utter_ask_location_within", "place": "人民路"}
     ]

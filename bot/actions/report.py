@@ -1,4 +1,4 @@
-"""Starting, asking, submitting and cancelling a problem report."""
+"""Starting, submitting and cancelling a problem report (the form's questions are asked by its validator)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ from bot.actions.understanding import (
     description_of,
     emergency_advice,
     entity_value,
-    in_script,
     was_cut,
 )
-from bot.parsing import PHOTO_PATH, find_phone, mask_phone
+from bot.parsing import PHOTO_PATH, find_phone
 from bot.store.tickets import InvalidReport, NewReport
 from bot.textnorm import detect_script, meaningful
 
@@ -115,51 +114,6 @@ class ActionStartReport(Action):
         return events
 
 
-class ActionAskCategory(Action):
-    """Offers the top few categories as buttons when the classifier is unsure."""
-
-    def name(self) -> Text:
-        return "action_ask_category"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        tax = taxonomy.load()
-        offered = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories and c != "other"]
-        # Too few to choose among ("我要投诉" says little of what): the taxonomy's first categories too.
-        if len(offered) < 2:
-            offered += [c for c in tax.categories if c not in offered and c != "other"][: 4 - len(offered)]
-        candidates = offered + ["other"]
-        buttons = [
-            {"title": in_script(tracker, tax.categories[c].name), "payload": f'/inform{{"category":"{c}"}}'}
-            for c in candidates
-        ]
-        dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
-        return []
-
-
-class ActionAskLocation(Action):
-    """Where? — within the place already named ("在人民路的什么位置？"), or not again when the
-    answer to a vague reply already asked it."""
-
-    def name(self) -> Text:
-        return "action_ask_location"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        if tracker.get_slot("location_tries"):
-            return []  # the help just given ends with the question
-        hint = tracker.get_slot("location_hint")
-        if hint and places.has_name(hint):
-            dispatcher.utter_message(response="utter_ask_location_within", place=hint)
-        elif hint:
-            dispatcher.utter_message(response="utter_ask_location_which_place", place=hint)
-        else:
-            dispatcher.utter_message(response="utter_ask_location")
-        return []
-
-
 class ActionBareAnswer(Action):
     """A photo or a place with nothing asked: kept for the report that follows, and the resident is
     asked what the problem is."""
@@ -185,39 +139,6 @@ class ActionBareAnswer(Action):
             dispatcher.utter_message(response="utter_place_first", location=place)
             return [SlotSet("location_hint", place), SlotSet("location", None), SlotSet("report_id", None)]
         dispatcher.utter_message(response="utter_default")
-        return []
-
-
-def phone_for_display(phone: str) -> str:
-    return "不留（匿名）" if not phone or phone == ANONYMOUS else mask_phone(phone)
-
-
-class ActionAskConfirmed(Action):
-    """Shows the whole report once more before it is filed."""
-
-    def name(self) -> Text:
-        return "action_ask_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        tax = taxonomy.load()
-        category = tracker.get_slot("category") or "other"
-        urgency = tracker.get_slot("urgency") or "normal"
-        detail = tracker.get_slot("detail") or NO_DETAIL
-        dispatcher.utter_message(
-            response="utter_report_summary",
-            description=tracker.get_slot("problem_description") or "",
-            category_name=tax.categories[category].name,
-            department_name=tax.department_of(category).name,
-            urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
-            location=tracker.get_slot("location") or "",
-            detail=detail,
-            photo_note="（附照片）"
-            if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") and detail != PHOTO_ONLY
-            else "",
-            phone=phone_for_display(tracker.get_slot("phone")),
-        )
         return []
 
 

@@ -6,15 +6,24 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from bot import limits, places, taxonomy
 from bot.actions.place import position_slots
 from bot.actions.report import ANONYMOUS, NO_DETAIL, PHOTO_ONLY, announce_category
-from bot.actions.understanding import category_slots, description_of, emergency_advice, entity_value, was_cut
+from bot.actions.understanding import (
+    category_slots,
+    description_of,
+    emergency_advice,
+    entity_value,
+    in_script,
+    was_cut,
+)
 from bot.classifier.intent_signals import describes_problem
-from bot.parsing import PHOTO_PATH, find_last4, find_phone, merge_location
+from bot.parsing import PHOTO_PATH, find_last4, find_phone, mask_phone, merge_location
 from bot.textnorm import clean_user_text, meaningful, normalize
 
 _ORDINALS = {"1": 0, "一": 0, "2": 1, "二": 1, "两": 1, "3": 2, "三": 2, "4": 3, "四": 3}
@@ -81,6 +90,67 @@ class ValidateReportForm(FormValidationAction):
         if tracker.get_slot("problem_description") and tracker.get_slot("requested_slot") != "problem_description":
             return needed
         return ["problem_description"] + needed
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Optional[EventType]:
+        """The next slot the report needs, asked here when its question depends on the report so far
+        (``ask_{slot}``): the validator has just read the answer, so one call to the action server does
+        both, where an ``action_ask_{slot}`` would be a second. The domain has no such action, so the
+        form asks nothing more; the other questions are responses the Rasa server utters itself."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slot = next((s for s in required if tracker.slots.get(s) is None), None)
+        ask = getattr(self, f"ask_{slot}", None) if slot else None
+        if ask is not None:
+            ask(dispatcher, tracker)
+        return SlotSet(REQUESTED_SLOT, slot)
+
+    def ask_category(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Offers the top few categories as buttons when the classifier is unsure."""
+        tax = taxonomy.load()
+        offered = [c for c in (tracker.get_slot("category_candidates") or []) if c in tax.categories and c != "other"]
+        # Too few to choose among ("我要投诉" says little of what): the taxonomy's first categories too.
+        if len(offered) < 2:
+            offered += [c for c in tax.categories if c not in offered and c != "other"][: 4 - len(offered)]
+        buttons = [
+            {"title": in_script(tracker, tax.categories[c].name), "payload": f'/inform{{"category":"{c}"}}'}
+            for c in offered + ["other"]
+        ]
+        dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
+
+    def ask_location(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Where? — within the place already named ("在人民路的什么位置？"), or not again when the
+        answer to a vague reply already asked it."""
+        if tracker.get_slot("location_tries"):
+            return  # the help just given ends with the question
+        hint = tracker.get_slot("location_hint")
+        if hint and places.has_name(hint):
+            dispatcher.utter_message(response="utter_ask_location_within", place=hint)
+        elif hint:
+            dispatcher.utter_message(response="utter_ask_location_which_place", place=hint)
+        else:
+            dispatcher.utter_message(response="utter_ask_location")
+
+    def ask_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Shows the whole report once more before it is filed."""
+        tax = taxonomy.load()
+        category = tracker.get_slot("category") or "other"
+        urgency = tracker.get_slot("urgency") or "normal"
+        detail = tracker.get_slot("detail") or NO_DETAIL
+        phone = tracker.get_slot("phone")
+        dispatcher.utter_message(
+            response="utter_report_summary",
+            description=tracker.get_slot("problem_description") or "",
+            category_name=tax.categories[category].name,
+            department_name=tax.department_of(category).name,
+            urgency_note="" if urgency == "normal" else f"，{tax.urgency_names[urgency]}",
+            location=tracker.get_slot("location") or "",
+            detail=detail,
+            photo_note="（附照片）"
+            if PHOTO_PATH.match(tracker.get_slot("photo_url") or "") and detail != PHOTO_ONLY
+            else "",
+            phone="不留（匿名）" if not phone or phone == ANONYMOUS else mask_phone(phone),
+        )
 
     async def extract_problem_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

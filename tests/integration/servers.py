@@ -1,12 +1,13 @@
 """Servers a fault test owns and may stop at will, without disturbing the machine's own: a private
 PostgreSQL cluster, a private Redis, and a TCP proxy in front of the action server that can lose
-the action server's answer after the work is done."""
+the action server's answer after the work is done and tells which actions Rasa called."""
 
 from __future__ import annotations
 
 import glob
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 from tests.support.scratch import free_port
+
+_NEXT_ACTION = re.compile(rb'"next_action": ?"([a-z_]+)"')
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:
@@ -115,6 +118,7 @@ class ActionProxy:
         self.upstream_port = upstream_port
         self.lose_answer_to: str | None = None
         self.calls_lost = 0
+        self.calls: list[str] = []  # the actions Rasa asked for, in order
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/webhook"
@@ -134,12 +138,17 @@ class ActionProxy:
         request = bytearray()
 
         def pump_requests() -> None:
+            named = False
             try:
                 while data := client.recv(65536):
                     if data.startswith(b"POST "):  # the next request on a kept connection
                         request.clear()
+                        named = False
                     if len(request) < 65536:
                         request.extend(data)
+                    if not named and (called := _NEXT_ACTION.search(request)):
+                        self.calls.append(called.group(1).decode())
+                        named = True
                     upstream.sendall(data)
             except OSError:
                 pass

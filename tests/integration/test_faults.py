@@ -76,6 +76,26 @@ def to_the_confirmation(bot: Bot, sender: str) -> None:
     assert "请确认" in answer, answer
 
 
+def test_each_answer_in_the_report_is_checked_and_the_next_question_asked_in_one_action_call(faulty):
+    """The form's validator asks the next question itself: one call to the action server per
+    answer, not one to check it and another to ask (a round trip less per turn for Rasa)."""
+    _stack, proxy, bot = faulty
+    sender = new_sender()
+    turns = [
+        # where within the road just named: a question made of the report so far
+        ("人民路上的路灯坏了好几天了", "在人民路的什么位置", ["action_start_report", "validate_report_form"]),
+        ("88号门口", "补充", ["validate_report_form"]),
+        ("没有", "电话", ["validate_report_form"]),
+        ("不留", "请确认", ["validate_report_form"]),  # the summary, made of everything said
+        ("确认", "工单编号", ["validate_report_form", "action_submit_report"]),
+    ]
+    for line, expected, calls in turns:
+        before = len(proxy.calls)
+        answer = bot.texts(sender, line)
+        assert expected in answer, (line, answer)
+        assert proxy.calls[before:] == calls, line
+
+
 def test_action_server_dies_after_filing_the_ticket(faulty, postgres):
     stack, proxy, bot = faulty
     sender = new_sender()
