@@ -1,6 +1,7 @@
 """The trained model's parse: intent, entities, category and urgency with rankings, in both scripts."""
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,75 @@ def test_category_and_urgency_read_a_message_once_and_rank_it_as_each_model_alon
         assert [(r["name"], r["confidence"]) for r in parsed.get("category_ranking")] == alone[:5], text
         urgent = [(r.label, round(r.confidence, 4)) for r in component.urgency_model.rank(text)]
         assert [(r["name"], r["confidence"]) for r in parsed.get("urgency_ranking")] == urgent, text
+
+
+def test_the_shipped_classifiers_give_scikit_learns_probabilities(trained_model):
+    """Rankings are worked out from the fitted models' arrays, not through scikit-learn's calls;
+    every label's probability for each evaluation message is still the one scikit-learn gives."""
+    import csv
+
+    import numpy as np
+    from rasa.core.agent import Agent
+
+    from bot.nlu.category import CategoryUrgencyClassifier
+
+    agent = Agent.load(str(trained_model))
+    component = next(
+        node._component
+        for node in agent.processor.graph_runner._instantiated_nodes.values()
+        if isinstance(node._component, CategoryUrgencyClassifier)
+    )
+    fixture = Path(__file__).parent / "fixtures" / "classification_eval.csv"
+    with fixture.open(encoding="utf-8") as rows:
+        texts = [row["text"] for row in csv.DictReader(rows)]
+    texts += [to_traditional(text) for text in texts[:50]] + ["确认", "没有", "13812345678", "abc"]
+    for model in (component.category_model, component.urgency_model):
+        features = model.features(texts)
+        assert (features != model.pipeline.named_steps["features"].transform(texts)).nnz == 0
+        expected = model.pipeline.named_steps["model"].predict_proba(features)
+        for text, row, ranked in zip(texts, expected, model.rank_features(features)):
+            got = {r.label: r.confidence for r in ranked}
+            want = dict(zip(model.labels, row))
+            assert np.allclose(
+                [got[label] for label in model.labels], [want[label] for label in model.labels], rtol=0, atol=1e-12
+            ), text
+            assert ranked[0].label == model.labels[int(np.argmax(row))], text
+
+
+def test_a_classifier_of_titled_messages_gives_scikit_learns_probabilities():
+    """Trained on titled messages (a city's tickets) the model is one SVM calibrated on folds, and
+    with two labels scikit-learn answers itself: either way the probabilities are scikit-learn's."""
+    import numpy as np
+
+    from bot.classifier.model import TextClassifier
+
+    titled = [
+        "路灯不亮\n晚上走路看不见",
+        "路灯坏了\n好几天了",
+        "井盖丢了\n很危险",
+        "路面塌陷\n车过不去",
+        "垃圾没人收\n臭死了",
+        "垃圾桶满了\n溢出来了",
+        "楼道灯坏了\n黑漆漆的",
+        "电梯停了\n老人上不去",
+        "噪音扰民\n半夜施工",
+        "广场舞太吵\n天天晚上",
+        "违章停车\n堵了消防通道",
+        "乱停车\n出不去",
+    ]
+    labels = ["roads"] * 4 + ["sanitation"] * 2 + ["building"] * 2 + ["noise"] * 2 + ["traffic"] * 2
+    probes = [*titled, "路灯又坏了\n小区门口", "楼上装修\n太吵", "随便说点什么", "確認"]
+    for training_labels in (labels, ["urgent" if "危险" in t or "消防" in t else "normal" for t in titled]):
+        model = TextClassifier().fit(titled, training_labels)
+        features = model.features(probes)
+        expected = model.pipeline.named_steps["model"].predict_proba(features)
+        got = np.array(
+            [
+                [{r.label: r.confidence for r in ranked}[label] for label in model.labels]
+                for ranked in model.rank_features(features)
+            ]
+        )
+        assert np.allclose(got, expected, rtol=0, atol=1e-12)
 
 
 def test_classifiers_trained_on_other_messages_do_not_share_features():
