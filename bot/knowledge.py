@@ -12,7 +12,9 @@ question's words could score, the lead over the next entry, how much of the ques
 bigrams the entry's phrasings, answer and text hold, the most telling word it lacks — fitted on the
 sample entries' own phrasings and a development set (bot/knowledge_decision.json), never on the
 evaluation set it reports (docs/benchmarks.md). Below the threshold on its confidence (settings:
-MINSHENG_KNOWLEDGE_THRESHOLD) the assistant says it cannot answer yet rather than answer wrongly.
+MINSHENG_KNOWLEDGE_THRESHOLD) the assistant does not answer: a little less sure (down to
+MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD) it asks whether the entry is what the resident means, below
+that it says it cannot answer yet rather than answer wrongly (verdict).
 
 The index is built from the store and rebuilt when `store.knowledge.signature` changes, so an
 entry published in the console answers the next question without a restart or retraining."""
@@ -327,6 +329,28 @@ class Index:
         top = ranked[0] if ranked else None
         return (top if top is not None and top.score >= threshold else None), top
 
+    def reply(self, text: str) -> Tuple[Optional[Match], Optional[str]]:
+        """The best entry and what the assistant does with it (verdict: ANSWER, SUGGEST or None)."""
+        ranked = self.ranked(text, limit=1)
+        top = ranked[0] if ranked else None
+        return top, (verdict(top.score) if top is not None else None)
+
+
+ANSWER, SUGGEST = "answer", "suggest"
+
+
+def verdict(confidence: float) -> Optional[str]:
+    """What the assistant does with a best entry of this confidence: gives it as the answer
+    (MINSHENG_KNOWLEDGE_THRESHOLD and above), asks whether it is what the resident means
+    (MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD and above; 您是想问…吗？), or neither (None): it cannot
+    answer yet. Both thresholds are calibrated by benchmarks/knowledge.py on the development set."""
+    config = settings.load()
+    if confidence >= config.knowledge_threshold:
+        return ANSWER
+    if confidence >= config.knowledge_suggest_threshold:
+        return SUGGEST
+    return None
+
 
 # ---------------------------------------------------------------- the store's published entries
 
@@ -369,6 +393,13 @@ class Answerer:
 
     def best(self, session: Any, text: str) -> Tuple[Optional[Match], Optional[Match]]:
         return self.index(session).best(text)
+
+    def reply(self, session: Any, text: str) -> Tuple[Optional[Match], Optional[str]]:
+        return self.index(session).reply(text)
+
+    def entry(self, session: Any, entry_id: int) -> Optional[Entry]:
+        """The published entry of that id, as the index holds it (None once unpublished or gone)."""
+        return next((e for e in self.index(session).entries if e.id == entry_id), None)
 
 
 # ---------------------------------------------------------------- entries kept in a file

@@ -176,9 +176,11 @@ class Settings:
     # The knowledge base: whether a base that has never had an entry gets the sample entries
     # (bot/knowledge_sample.yml) when the store is migrated, and how confident the decision must be
     # that the best entry answers a question (0..1, bot/knowledge.py's Decision; calibrated on the
-    # development set by benchmarks/knowledge.py) to answer it.
+    # development set by benchmarks/knowledge.py) to answer it; less sure, down to the suggestion
+    # threshold, the assistant asks whether that entry is what the resident means (您是想问…吗？).
     knowledge_sample: bool = True
     knowledge_threshold: float = 0.458
+    knowledge_suggest_threshold: float = 0.216
 
     # ---------------------------------------------------------------- derived
 
@@ -407,6 +409,9 @@ class Settings:
             replicas=replicas,
             knowledge_sample=knowledge_sample != "off",
             knowledge_threshold=number("MINSHENG_KNOWLEDGE_THRESHOLD", str(cls.knowledge_threshold), float, 0, 1),
+            knowledge_suggest_threshold=number(
+                "MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD", str(cls.knowledge_suggest_threshold), float, 0, 1
+            ),
         )
         if problems:
             raise SettingsError("; ".join(problems))

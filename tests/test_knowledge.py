@@ -233,3 +233,81 @@ async def test_a_question_in_the_middle_of_a_report_is_answered_without_follow_u
     dispatcher, events = await run(ActionAnswerQuestion(), tracker)
     assert "物业" in dispatcher.messages[0]["text"] and len(dispatcher.messages) == 1
     assert events == []
+
+
+def test_the_verdict_answers_above_the_threshold_asks_below_it_and_passes_on_below_both(monkeypatch):
+    monkeypatch.setenv("MINSHENG_KNOWLEDGE_THRESHOLD", "0.6")
+    monkeypatch.setenv("MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD", "0.3")
+    assert [knowledge.verdict(c) for c in (0.6, 0.59, 0.3, 0.29)] == ["answer", "suggest", "suggest", None]
+    monkeypatch.setenv("MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD", "0.6")  # no suggestions at all
+    assert [knowledge.verdict(c) for c in (0.6, 0.59)] == ["answer", None]
+
+
+# A question the sample answers, but worded so that the decision is not sure enough to answer it:
+# its best entry is offered to confirm (the shipped thresholds, 0.216 ≤ confidence < 0.458).
+UNSURE = "自由業者怎麼繳養老保險"
+
+
+def test_an_unsure_question_sits_between_the_shipped_thresholds():
+    found, verdict = Index(SAMPLE).reply(UNSURE)
+    assert found is not None and found.entry.question == "没有单位怎么交养老保险？"
+    assert verdict == knowledge.SUGGEST
+
+
+async def test_an_unsure_question_asks_if_the_entry_is_meant_and_yes_gives_its_answer(sqlite_url):
+    _load_sample()
+    dispatcher, events = await run(ActionAnswerQuestion(), _asked(UNSURE))
+    assert responses(dispatcher) == ["utter_question_suggest"]
+    assert dispatcher.messages[0]["entry_question"] == "没有单位怎么交养老保险？"
+    slots = slot_events(events)
+    assert slots["question_step"] == "suggested" and slots["question_text"] == UNSURE
+    with session_scope() as session:
+        assert session.query(KnowledgeQuestion).count() == 0  # nothing to keep until they say
+    said = make_tracker(slots=slots, text="對，就是這個", intent="affirm")
+    dispatcher, events = await run(ActionQuestionFeedback(), said)
+    answer = dispatcher.messages[0]["text"]
+    assert detect_script(answer) == "traditional" and "養老保險" in answer
+    assert responses(dispatcher)[1:] == ["utter_ask_question_helpful"]
+    slots.update(slot_events(events))
+    assert slots["question_step"] == "answered" and slots["question_department"] is not None
+    dispatcher, _ = await run(ActionQuestionFeedback(), make_tracker(slots=slots, text="有幫助", intent="affirm"))
+    assert responses(dispatcher) == ["utter_question_glad"]
+    with session_scope() as session:
+        [asked] = session.query(KnowledgeQuestion).all()
+        entry = session.get(KnowledgeEntry, asked.entry_id)
+        assert (asked.outcome, asked.text, entry.question) == ("helpful", UNSURE, "没有单位怎么交养老保险？")
+
+
+async def test_no_to_the_suggested_entry_is_kept_for_staff_and_offers_an_enquiry(sqlite_url):
+    _load_sample()
+    _, events = await run(ActionAnswerQuestion(), _asked(UNSURE))
+    slots = slot_events(events)
+    dispatcher, events = await run(ActionQuestionFeedback(), make_tracker(slots=slots, text="不是", intent="deny"))
+    assert responses(dispatcher) == ["utter_question_cannot_answer", "utter_offer_enquiry"]
+    slots.update(slot_events(events))
+    assert slots["question_step"] == "offered" and slots["question_record"] is not None
+    with session_scope() as session:
+        [asked] = session.query(KnowledgeQuestion).all()
+        assert (asked.outcome, asked.text, asked.entry_id) == ("unanswered", UNSURE, None)
+    _, events = await run(ActionQuestionFeedback(), make_tracker(slots=slots, text="好的", intent="affirm"))
+    assert {"event": "followup", "name": "enquiry_form"} in [
+        {"event": e["event"], "name": e.get("name")} for e in events
+    ]
+
+
+async def test_yes_to_an_entry_unpublished_meanwhile_is_passed_on_not_answered(sqlite_url):
+    _load_sample()
+    _, events = await run(ActionAnswerQuestion(), _asked(UNSURE))
+    slots = slot_events(events)
+    with session_scope() as session:
+        entry = session.get(KnowledgeEntry, int(slots["question_entry"]))
+        store.set_published(session, entry, False, "admin:admin")
+    dispatcher, _ = await run(ActionQuestionFeedback(), make_tracker(slots=slots, text="是的", intent="affirm"))
+    assert responses(dispatcher) == ["utter_question_cannot_answer", "utter_offer_enquiry"]
+
+
+async def test_an_unsure_question_in_the_middle_of_a_report_is_left_for_later(sqlite_url):
+    _load_sample()
+    tracker = _asked(UNSURE, active_loop="report_form", slots={"requested_slot": "location"})
+    dispatcher, events = await run(ActionAnswerQuestion(), tracker)
+    assert responses(dispatcher) == ["utter_question_later"] and events == []

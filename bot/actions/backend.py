@@ -229,7 +229,8 @@ def follow(number: str, report: NewReport) -> Optional[Tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class Answer:
-    """The knowledge base's reply to a question: the entry (None when nothing is good enough) and
+    """The knowledge base's reply to a question: the entry, how sure the decision is, whether that is
+    enough to give it as the answer (sure) or only to ask whether it is what the resident means, and
     the department an enquiry about it goes to."""
 
     entry_id: Optional[int]
@@ -238,20 +239,34 @@ class Answer:
     department_id: Optional[str]
     category_id: Optional[str]
     score: float
+    sure: bool = True
 
 
 _answerer = knowledge_answers.Answerer()
 
 
+def _answer_of(entry: knowledge_answers.Entry, score: float, sure: bool) -> Answer:
+    return Answer(entry.id, entry.question, entry.answer, entry.department_id, entry.category_id, score, sure)
+
+
 @off_the_loop
 def answer_question(text: str) -> Optional[Answer]:
-    """The best published entry for the question when it is good enough (bot/knowledge.py), else None."""
+    """The best published entry for the question when it is good enough to answer or to suggest
+    (bot/knowledge.py's verdict), else None."""
     with session_scope() as session:
-        found, _best = _answerer.best(session, text)
-    if found is None:
+        found, verdict = _answerer.reply(session, text)
+    if found is None or verdict is None:
         return None
-    entry = found.entry
-    return Answer(entry.id, entry.question, entry.answer, entry.department_id, entry.category_id, found.score)
+    return _answer_of(found.entry, found.score, verdict == knowledge_answers.ANSWER)
+
+
+@off_the_loop
+def suggested_answer(entry_id: int, score: float) -> Optional[Answer]:
+    """The entry suggested to the resident, now that they said it is what they meant (None if it has
+    been unpublished since)."""
+    with session_scope() as session:
+        entry = _answerer.entry(session, entry_id)
+    return _answer_of(entry, score, True) if entry is not None else None
 
 
 @off_the_loop

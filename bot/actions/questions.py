@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 ENQUIRY_FORM = "enquiry_form"
 ANONYMOUS = "anonymous"
-ANSWERED, OFFERED = "answered", "offered"
+ANSWERED, OFFERED, SUGGESTED = "answered", "offered", "suggested"
 QUESTION_SLOTS = (
     "question_text",
     "question_entry",
@@ -61,6 +61,41 @@ def _script(tracker: Tracker) -> str:
     return TRADITIONAL if wants_traditional(tracker) else SIMPLIFIED
 
 
+def _answered(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, found: backend.Answer, category: str
+) -> List[Dict[str, Any]]:
+    """The entry given as the answer, then 这个回答对您有帮助吗？ (step "answered")."""
+    dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
+    dispatcher.utter_message(response="utter_ask_question_helpful")
+    category = found.category_id or category
+    department = found.department_id or taxonomy.load().categories[category].department_id
+    return _forget() + [
+        SlotSet("question_text", text),
+        SlotSet("question_entry", float(found.entry_id) if found.entry_id is not None else None),
+        SlotSet("question_score", round(found.score, 4)),
+        SlotSet("question_department", department),
+        SlotSet("question_category", category),
+        SlotSet("question_step", ANSWERED),
+    ]
+
+
+async def _cannot_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, category: str
+) -> List[Dict[str, Any]]:
+    """这个问题我还答不上来, kept for staff, and the offer to pass it on (step "offered")."""
+    record = await backend.record_question(text, UNANSWERED, tracker.sender_id, _script(tracker)) if text else None
+    department = taxonomy.load().categories[category].department_id
+    dispatcher.utter_message(response="utter_question_cannot_answer")
+    dispatcher.utter_message(response="utter_offer_enquiry", department_name=_department_name(department))
+    return _forget() + [
+        SlotSet("question_text", text),
+        SlotSet("question_department", department),
+        SlotSet("question_category", category),
+        SlotSet("question_step", OFFERED),
+        SlotSet("question_record", float(record) if record is not None else None),
+    ]
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> Text:
         return "action_answer_question"
@@ -72,40 +107,31 @@ class ActionAnswerQuestion(Action):
         text = clean_user_text(message.get("text"), limits.MESSAGE)
         busy = tracker.active_loop_name is not None
         found = await backend.answer_question(text) if text and not text.startswith("/") else None
-        if found is not None:
-            dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
+        if found is not None and found.sure:
             if busy:  # the form's question follows; no 有帮助/没帮助 in the middle of it
+                dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
                 return []
-            dispatcher.utter_message(response="utter_ask_question_helpful")
-            category = found.category_id or _asked_category(message)
-            department = found.department_id or taxonomy.load().categories[category].department_id
+            return _answered(dispatcher, tracker, text, found, _asked_category(message))
+        if found is not None and not busy:  # not sure enough to answer: is this what they mean?
+            dispatcher.utter_message(response="utter_question_suggest", entry_question=found.question)
             return _forget() + [
                 SlotSet("question_text", text),
                 SlotSet("question_entry", float(found.entry_id) if found.entry_id is not None else None),
                 SlotSet("question_score", round(found.score, 4)),
-                SlotSet("question_department", department),
-                SlotSet("question_category", category),
-                SlotSet("question_step", ANSWERED),
+                SlotSet("question_category", _asked_category(message)),
+                SlotSet("question_step", SUGGESTED),
             ]
-        record = await backend.record_question(text, UNANSWERED, tracker.sender_id, _script(tracker)) if text else None
         if busy:
+            if text:
+                await backend.record_question(text, UNANSWERED, tracker.sender_id, _script(tracker))
             dispatcher.utter_message(response="utter_question_later")
             return []
-        category = _asked_category(message)
-        department = taxonomy.load().categories[category].department_id
-        dispatcher.utter_message(response="utter_question_cannot_answer")
-        dispatcher.utter_message(response="utter_offer_enquiry", department_name=_department_name(department))
-        return _forget() + [
-            SlotSet("question_text", text),
-            SlotSet("question_department", department),
-            SlotSet("question_category", category),
-            SlotSet("question_step", OFFERED),
-            SlotSet("question_record", float(record) if record is not None else None),
-        ]
+        return await _cannot_answer(dispatcher, tracker, text, _asked_category(message))
 
 
 class ActionQuestionFeedback(Action):
-    """有帮助 / 没帮助 to an answer, or yes / no to passing the question on."""
+    """是的 / 不是 to a suggested entry, 有帮助 / 没帮助 to an answer, or yes / no to passing the
+    question on."""
 
     def name(self) -> Text:
         return "action_question_feedback"
@@ -118,6 +144,12 @@ class ActionQuestionFeedback(Action):
         text = tracker.get_slot("question_text") or ""
         entry = tracker.get_slot("question_entry")
         score = tracker.get_slot("question_score")
+        category = tracker.get_slot("question_category") or "other"
+        if step == SUGGESTED:
+            found = await backend.suggested_answer(int(entry), score or 0.0) if said_yes and entry else None
+            if found is not None:
+                return _answered(dispatcher, tracker, text, found, category)
+            return await _cannot_answer(dispatcher, tracker, text, category)
         if step == ANSWERED and said_yes:
             await backend.record_question(
                 text, HELPFUL, tracker.sender_id, _script(tracker), int(entry) if entry else None, score

@@ -78,6 +78,27 @@ def test_not_helpful_becomes_an_enquiry_that_staff_answer_through_the_reply_path
     assert "租房合同即可" in stack.receiver.wait_for(sender, "租房合同即可")
 
 
+def test_an_unsure_question_is_offered_to_confirm_and_yes_answers_it(bot, sender):
+    offer = bot.texts(sender, "自由業者怎麼繳養老保險")
+    assert "您是想問“沒有單位怎麼交養老保險？”嗎" in offer and HELPFUL not in offer
+    answer = bot.texts(sender, "/affirm")  # the 是的 button
+    assert detect_script(answer) == "traditional" and "靈活就業" in answer and "這個回答對您有幫助嗎" in answer
+    assert "太好了" in bot.texts(sender, "有幫助")
+    [(outcome, text, ticket_id)] = questions_of(sender)
+    assert (outcome, text, ticket_id) == ("helpful", "自由業者怎麼繳養老保險", None)
+
+
+def test_no_to_the_offered_entry_passes_the_question_on(bot, sender):
+    assert "您是想问“办理居住证需要什么材料？”吗" in bot.texts(sender, "居住证要交照片吗")
+    offer = bot.texts(sender, "不是")
+    assert "这个问题我还答不上来" in offer and "转给" in offer
+    assert "电话" in bot.texts(sender, "好的，转给工作人员")
+    filed = bot.texts(sender, "不留")
+    assert "咨询编号" in filed, filed
+    [(outcome, text, ticket_id)] = questions_of(sender)
+    assert (outcome, text) == ("unanswered", "居住证要交照片吗") and ticket_id is not None
+
+
 def test_a_question_in_the_middle_of_a_report_is_answered_and_the_report_goes_on(bot, sender):
     assert "在哪里" in bot.texts(sender, "我们楼下的路灯坏了半个月，晚上黑乎乎的")
     answer = bot.texts(sender, "对了，物业费可以在手机上交吗")
