@@ -16,11 +16,15 @@
    - baseline (scikit-learn TF-IDF over character 1-3-grams, cosine similarity): its score with a
      threshold;
    both thresholds are the lowest at which at most 5 % of the unanswerable development questions
-   get an answer (the issue's bound on wrong answers).
+   get an answer (the issue's bound on wrong answers). The shipped retrieval's suggestion threshold
+   (您是想问…吗？, MINSHENG_KNOWLEDGE_SUGGEST_THRESHOLD) is the lowest at which at most 20 % of them
+   get an answer or a suggestion, from the same cross-validated confidences.
 2. Evaluation on benchmarks/data/knowledge_eval.yml, written apart from the entries and never used
    above: top-1 accuracy on answerable questions (the right entry, above the threshold), wrong and
    abstained answers on unanswerable ones, both for the shipped retrieval at its shipped threshold
-   (MINSHENG_KNOWLEDGE_THRESHOLD's default) and at the one calibrated in this run, and for the baseline.
+   (MINSHENG_KNOWLEDGE_THRESHOLD's default) and at the one calibrated in this run, and for the baseline;
+   then what the suggestions add: answerable questions whose right entry is offered to confirm, wrong
+   entries offered, and unanswerable questions that get one.
 3. Question or report, through the decision the chat makes (the trained model's NLU, loaded
    in-process as the Rasa server does; skipped with --no-model): reports taken for questions
    (intent ask_question) and questions recognised as questions, and top-1 end to end.
@@ -48,6 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL_SET = ROOT / "benchmarks" / "data" / "knowledge_eval.yml"
 DEV_SET = ROOT / "benchmarks" / "data" / "knowledge_dev.yml"
 ANSWERED_UNANSWERABLE = 0.05
+# A suggestion (您是想问…吗？) to a question the base cannot answer costs the resident one 不是; at most
+# one in five of them gets an answer or a suggestion.
+ANSWERED_OR_SUGGESTED_UNANSWERABLE = 0.20
 DECISION_C = 0.3  # the logistic regression's regularisation (sklearn's C), chosen on the development set
 
 Scorer = Callable[[str], List[Tuple[int, float]]]  # (entry id, score), best first
@@ -128,11 +135,12 @@ def calibration_points(
     return answerable, unanswerable, close
 
 
-def calibrate(unanswerable: List[float]) -> float:
-    """The lowest threshold at which at most ANSWERED_UNANSWERABLE of the development questions
-    the base cannot answer get an answer."""
+def calibrate(unanswerable: List[float], share: float = ANSWERED_UNANSWERABLE) -> float:
+    """The lowest threshold at which at most `share` of the development questions the base cannot
+    answer score above it (get an answer; with ANSWERED_OR_SUGGESTED_UNANSWERABLE, an answer or a
+    suggestion)."""
     scores = sorted(unanswerable, reverse=True)
-    allowed = int(ANSWERED_UNANSWERABLE * len(scores))
+    allowed = int(share * len(scores))
     return round(scores[allowed] + 0.0005, 3) if len(scores) > allowed else 0.0
 
 
@@ -191,9 +199,11 @@ def cross_validated(sample: List[Point], answerable: List[Point], unanswerable: 
     return confidence[: len(answerable)], confidence[len(answerable) :]
 
 
-def evaluate(index, ranked, threshold: float, data: Dict) -> Dict[str, float]:
+def evaluate(index, ranked, threshold: float, data: Dict, suggest: Optional[float] = None) -> Dict[str, float]:
+    """Answers at `threshold`; with `suggest`, also the suggestions between it and `threshold`."""
     ids = {e.question: e.id for e in index.entries}
-    right = wrong_on_answerable = top1 = 0
+    right = wrong_on_answerable = top1 = suggested_right = suggested_wrong = 0
+    low = threshold if suggest is None else min(suggest, threshold)
     for item in data["answerable"]:
         found = ranked(index, item["q"])
         correct = bool(found) and found[0][0].id == ids[item["entry"]]
@@ -201,12 +211,20 @@ def evaluate(index, ranked, threshold: float, data: Dict) -> Dict[str, float]:
         if found and found[0][1] >= threshold:
             right += correct
             wrong_on_answerable += not correct
-    answered_unanswerable = 0
+        elif found and found[0][1] >= low:
+            suggested_right += correct
+            suggested_wrong += not correct
+    answered_unanswerable = suggested_unanswerable = 0
     for question in data["unanswerable"]:
         found = ranked(index, question)
         answered_unanswerable += bool(found) and found[0][1] >= threshold
+        suggested_unanswerable += bool(found) and low <= found[0][1] < threshold
     n, m = len(data["answerable"]), len(data["unanswerable"])
     return {
+        "suggested_right": suggested_right / n,
+        "suggested_wrong": suggested_wrong / n,
+        "suggested_unanswerable": suggested_unanswerable / m,
+        "answered_or_suggested_right": (right + suggested_right) / n,
         "top1": right / n,
         "top1_ignoring_threshold": top1 / n,
         "wrong_on_answerable": wrong_on_answerable / n,
@@ -336,6 +354,7 @@ def main(argv=None) -> int:
         print(f"wrote {knowledge.DECISION_FILE.relative_to(ROOT)}")
     confident, unsure = cross_validated(sample, dev_answerable, dev_unanswerable)
     calibrated = calibrate(unsure)
+    suggest_calibrated = calibrate(unsure, ANSWERED_OR_SUGGESTED_UNANSWERABLE)
     right = [ok for _, ok in dev_answerable]
     dev_figures = (
         sum(right) / len(right),
@@ -395,6 +414,31 @@ def main(argv=None) -> int:
     for script, (top1, n) in by_script(index, ranked, value, data).items():
         print(f"  shipped, {script}: top-1 {top1:.3f} on {n} questions")
 
+    print("\n== not sure enough to answer: 您是想问…吗？ (the best entry offered to confirm)")
+    print(
+        f"{'thresholds (answer / suggest)':38} {'answered right':>14} {'suggested right':>15} {'either':>7} "
+        f"{'sugg. wrong(A)':>14} {'sugg.(U)':>9} {'ans.+sugg.(U)':>13}"
+    )
+    for label, answer_at, suggest_at in (
+        ("shipped", shipped, Settings.knowledge_suggest_threshold),
+        ("calibrated in this run", calibrated, suggest_calibrated),
+    ):
+        figures = evaluate(index, ranked, answer_at, data, suggest_at)
+        print(
+            f"{label + f' {answer_at:.3f} / {suggest_at:.3f}':38} {figures['top1']:14.3f} "
+            f"{figures['suggested_right']:15.3f} {figures['answered_or_suggested_right']:7.3f} "
+            f"{figures['suggested_wrong']:14.3f} {figures['suggested_unanswerable']:9.3f} "
+            f"{figures['suggested_unanswerable'] + figures['wrong_on_unanswerable']:13.3f}"
+        )
+    dev_either = sum(ok and c >= suggest_calibrated for ok, c in zip(right, confident)) / len(right)
+    dev_suggested = sum(suggest_calibrated <= c < calibrated for c in unsure) / len(unsure)
+    print(
+        f"  calibration: suggest threshold {suggest_calibrated:.3f}, the lowest at which at most "
+        f"{ANSWERED_OR_SUGGESTED_UNANSWERABLE:.0%} of the development set's unanswerable questions get an answer or a "
+        f"suggestion; development set, five-fold cross-validated: answered or suggested right {dev_either:.3f}, "
+        f"unanswerable suggested {dev_suggested:.3f}"
+    )
+
     if not args.no_model:
         print("\n== question or report, through the chat's NLU (trained model)")
         reports = data["reports"]
@@ -411,15 +455,15 @@ def main(argv=None) -> int:
                 others[found] = others.get(found, 0) + 1
         print(f"  read instead as: {others}")
         ids = {e.question: e.id for e in index.entries}
-        end_to_end = 0
+        end_to_end = either_end_to_end = 0
         for item, found in zip(data["answerable"], recognised):
             best = ranked(index, item["q"])
-            end_to_end += (
-                found == "ask_question" and bool(best) and best[0][1] >= value and best[0][0].id == ids[item["entry"]]
-            )
-        print(
-            f"answerable answered right end to end (recognised, then top-1): {end_to_end / len(data['answerable']):.3f}"
-        )
+            right = found == "ask_question" and bool(best) and best[0][0].id == ids[item["entry"]]
+            end_to_end += right and best[0][1] >= value
+            either_end_to_end += right and best[0][1] >= min(value, Settings.knowledge_suggest_threshold)
+        n = len(data["answerable"])
+        print(f"answerable answered right end to end (recognised, then top-1): {end_to_end / n:.3f}")
+        print(f"  … answered right or the right entry offered to confirm: {either_end_to_end / n:.3f}")
 
     print("\n== answer latency (retrieval), sample + generated entries")
     questions = [a["q"] for a in data["answerable"]] + list(data["unanswerable"])
