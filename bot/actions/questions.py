@@ -61,11 +61,15 @@ def _script(tracker: Tracker) -> str:
     return TRADITIONAL if wants_traditional(tracker) else SIMPLIFIED
 
 
+def _say_answer(dispatcher: CollectingDispatcher, tracker: Tracker, found: backend.Answer) -> None:
+    dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
+
+
 def _answered(
     dispatcher: CollectingDispatcher, tracker: Tracker, text: str, found: backend.Answer, category: str
 ) -> List[Dict[str, Any]]:
     """The entry given as the answer, then 这个回答对您有帮助吗？ (step "answered")."""
-    dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
+    _say_answer(dispatcher, tracker, found)
     dispatcher.utter_message(response="utter_ask_question_helpful")
     category = found.category_id or category
     department = found.department_id or taxonomy.load().categories[category].department_id
@@ -109,7 +113,7 @@ class ActionAnswerQuestion(Action):
         found = await backend.answer_question(text) if text and not text.startswith("/") else None
         if found is not None and found.sure:
             if busy:  # the form's question follows; no 有帮助/没帮助 in the middle of it
-                dispatcher.utter_message(text=in_script(tracker, f"关于“{found.question}”：\n{found.answer}"))
+                _say_answer(dispatcher, tracker, found)
                 return []
             return _answered(dispatcher, tracker, text, found, _asked_category(message))
         if found is not None and not busy:  # not sure enough to answer: is this what they mean?
