@@ -22,6 +22,10 @@ from bot.classifier.intent_signals import corrected_intent
         ("路燈一閃一閃的", "nlu_fallback", "report_problem"),
         ("小区垃圾桶满得往外溢", "out_of_scope", "report_problem"),
         ("小区停水两天了", "stop", "report_problem"),  # no word of refusal in it
+        # a short problem said with a not, which DIET took for a no
+        ("电梯不动了", "deny", "report_problem"),
+        ("不出水", "deny", "report_problem"),
+        ("暖气不热", "deny", "report_problem"),
         # a problem read as a question: nothing in it asks how, where, when or what it takes
         ("怎么楼下一股烧焦的糊味", "ask_question", "report_problem"),
         ("樓道的燈怎麼又壞了", "ask_question", "report_problem"),
@@ -48,6 +52,9 @@ from bot.classifier.intent_signals import corrected_intent
         ("我要投诉", "start_report", None),
         ("没有了", "deny", None),
         ("不用了", "deny", None),
+        ("没有，还是不亮", "deny", None),  # a no said first stays a no
+        ("不是，我说的是路灯不亮", "deny", None),
+        ("没有了，就是灯不亮", "deny", None),
         ("就在5栋楼下", "inform", None),
         ("谢谢你们", "thank", None),
         ("我报了好几次都没人管", "report_problem", None),

@@ -89,6 +89,16 @@ def test_everyday_intents(parse, text, intent):
     assert parse(text)["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize("text", ["路灯不亮", "燈不亮", "电梯不动了", "水龍頭不出水", "暖气不热", "不出水"])
+def test_a_short_problem_said_with_a_not_is_a_report_not_a_no(parse, text):
+    assert parse(text)["intent"]["name"] == "report_problem"
+
+
+@pytest.mark.parametrize("text", ["不是", "不对", "不用了", "没有", "不是这个"])
+def test_a_plain_no_stays_a_no(parse, text):
+    assert parse(text)["intent"]["name"] == "deny"
+
+
 def test_category_and_urgency_read_a_message_once_and_rank_it_as_each_model_alone(trained_model):
     """Both classifiers are trained on the same report examples, so the component works out a
     message's features once for both: the rankings are exactly those of each model on its own."""

@@ -78,6 +78,11 @@ _YES_PASS_ON = re.compile(
     r"^(好的?|好啊|好吧|行吧?|可以|嗯+|对|要|ok|那就|麻烦)[^，,。！!]{0,2}[，,。！!～~\s]*.{0,12}转(给|到|交|过去|一下|人工|吧|$)"
 )
 
+# A no said first ("没有，还是不亮", "不是，我说的是路灯不亮"): a no that goes on to say what is wrong is
+# still a no. Without it, a short problem said with a not ("电梯不动了", "不出水", "暖气不热") that DIET
+# reads as a no is a report.
+_NO_FIRST = re.compile(r"^(不是|不对|不用|没有|没|不要|不)(啦|呢|了|的|吧|喔|哦)?[，,。！!…\s～~]")
+
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
 # DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
@@ -122,6 +127,8 @@ def corrected_intent(text: str, intent: Optional[str], names: Iterable[str] = ()
     if intent == "ask_question":
         plain = normalize(text)
         return None if _ASKING.search(plain) or _QUESTION_FORM.search(plain) else "report_problem"
+    if intent == "deny":
+        return None if _NO_FIRST.match(normalize(text).strip()) else "report_problem"
     if intent not in _OVERRIDABLE:
         return None
     if intent == "check_status" and _STATUS_WORDS.search(normalize(text)):
