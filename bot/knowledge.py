@@ -1,7 +1,9 @@
 """Answering residents' questions (咨询) from the published entries of the knowledge base.
 
 Retrieval is BM25 (the bm25s library) over each entry's question, other phrasings and answer, each
-a document of its own: an entry scores as its best phrasing plus its answer. A text is read in
+a document of its own: an entry scores as its best phrasing plus its answer, and, beside it, how
+close the question's meaning is to the entry's closest phrasing (bot/meaning.py: multilingual-e5-small
+vectors), so "物业费能用支付宝交不" finds "物业费怎么交？" rather than another entry about 物业费. A text is read in
 Simplified (textnorm.normalize, so Traditional and full-width questions look alike) and cut into
 jieba words and character bigrams, so "垃圾几点扔" still meets "垃圾投放时间" through 垃圾 and "幾點"
 meets "几点".
@@ -9,7 +11,8 @@ meets "几点".
 Whether the best entry answers the question is a decision of its own (Decision): a logistic
 regression over what the question and the entry have in common — the BM25 score over the most the
 question's words could score, the lead over the next entry, how much of the question's words and
-bigrams the entry's phrasings, answer and text hold, the most telling word it lacks — fitted on the
+bigrams the entry's phrasings, answer and text hold, the most telling word it lacks, how close their
+meanings are and how far ahead of the next entry's — fitted on the
 sample entries' own phrasings and a development set (bot/knowledge_decision.json), never on the
 evaluation set it reports (docs/benchmarks.md). Below the threshold on its confidence (settings:
 MINSHENG_KNOWLEDGE_THRESHOLD) the assistant does not answer: a little less sure (down to
@@ -33,10 +36,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from bot import settings
+from bot import meaning, settings
 from bot.textnorm import normalize
 
 K1, B = 1.2, 0.75
+# How much the closeness of meaning counts beside BM25 in ranking the entries (BM25 as a share of the
+# best entry's, meaning as (cosine - 0.8) × 5): chosen on the development set (docs/benchmarks.md).
+MEANING_WEIGHT = 0.8
 DICTIONARY = Path(__file__).resolve().parent / "nlu" / "dictionary" / "minsheng.txt"
 SAMPLE_FILE = Path(__file__).resolve().parent / "knowledge_sample.yml"
 DECISION_FILE = Path(__file__).resolve().parent / "knowledge_decision.json"
@@ -182,6 +188,10 @@ class Decision:
         "key_words_missing",  # content words (content_words) found nowhere in the entry's text
         "rarest_key_word_missing",
         "words_in_text",  # the question's words found in the entry's text as written
+        "meaning",  # how close the question's meaning is to the entry's closest phrasing
+        "meaning_margin",  # … how far ahead of the next entry's closest phrasing
+        "meaning_of_answer",  # how close it is to the entry's answer
+        "meaning_first",  # 1 when no other entry is closer in meaning
     )
 
     def __init__(self, weights: Dict[str, float], intercept: float) -> None:
@@ -242,6 +252,11 @@ class Index:
             self._text.append(normalize("".join((*entry.texts, entry.answer))))
         self._owner = np.array(owner, dtype=np.int64)
         self._is_answer = np.array(is_answer, dtype=bool)
+        # the meaning of every phrasing (its entry in _phrasing_owner) and of every answer
+        phrasings = [(position, text) for position, entry in enumerate(self.entries) for text in entry.texts]
+        self._phrasing_owner = np.array([position for position, _ in phrasings], dtype=np.int64)
+        self._phrasing_meaning = meaning.questions([text for _, text in phrasings])
+        self._answer_meaning = meaning.answers([entry.answer for entry in self.entries])
         self._documents = len(corpus)
         self._bm25 = None
         self._idf: Dict[str, float] = {}
@@ -274,20 +289,37 @@ class Index:
         told = np.zeros(len(self.entries))
         np.maximum.at(asked, self._owner[~self._is_answer], scores[~self._is_answer])
         np.maximum.at(told, self._owner[self._is_answer], scores[self._is_answer])
-        # an entry scores as its best phrasing plus its answer
+        # an entry scores as its best phrasing plus its answer, and as how close it comes in meaning
         total = asked + told
-        order = np.argsort(-total)[: max(limit, 2)]
+        vector = meaning.questions([text])[0]
+        close = np.full(len(self.entries), -1.0)
+        np.maximum.at(close, self._phrasing_owner, self._phrasing_meaning @ vector)
+        best = total.max()
+        ranking = (total / best if best > 0 else total) + MEANING_WEIGHT * (close - 0.8) * 5
+        order = np.argsort(-ranking)[: max(limit, 2)]
         found = []
         for rank, i in enumerate(order[:limit]):
-            if total[i] <= 0:
-                break
             runner_up = total[order[1 if rank == 0 else 0]] if len(order) > 1 else 0.0
             values = self.features(text, int(i), float(asked[i]), float(total[i]), float(runner_up))
+            values.update(self._meaning_features(vector, close, int(i)))
             found.append(Match(self.entries[i], self.decision.confidence(values), values))
         return found
 
+    def _meaning_features(self, vector: np.ndarray, close: np.ndarray, position: int) -> Dict[str, float]:
+        """What the decision reads of how close the question and the entry are in meaning (cosines
+        of unit vectors, which e5 puts between about 0.75 and 1, spread over 0 … 1)."""
+        others = np.delete(close, position)
+        next_closest = float(others.max()) if len(others) else 0.0
+        return {
+            "meaning": (float(close[position]) - 0.8) * 5,
+            "meaning_margin": (float(close[position]) - next_closest) * 10,
+            "meaning_of_answer": (float(self._answer_meaning[position] @ vector) - 0.8) * 5,
+            "meaning_first": float(close[position] >= close.max()),
+        }
+
     def features(self, text: str, position: int, asked: float, total: float, runner_up: float) -> Dict[str, float]:
-        """What the decision reads of the question and one entry (each 0 … 1; Decision's FEATURES)."""
+        """What the decision reads of the question's words and one entry's (each 0 … 1; Decision's
+        FEATURES but the meaning's, which ranked adds)."""
         rarest = self._idf_of(1)
         query = list(dict.fromkeys(tokens(text)))
         words = [t for t in query if not t.startswith("#")]

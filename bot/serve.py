@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import sys
+import threading
 from typing import List, Optional
 
 from bot import settings as settings_module
@@ -40,7 +41,10 @@ def actions_app(settings: Settings):
 
 
 def serve_actions(settings: Settings, host: str, port: int) -> None:
+    from bot.actions import backend
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    threading.Thread(target=backend.warm_up_answers, name="knowledge-warm-up", daemon=True).start()
     actions_app(settings).run(host=host, port=port, workers=1, access_log=False)
 
 

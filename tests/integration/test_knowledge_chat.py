@@ -79,24 +79,24 @@ def test_not_helpful_becomes_an_enquiry_that_staff_answer_through_the_reply_path
 
 
 def test_an_unsure_question_is_offered_to_confirm_and_yes_answers_it(bot, sender):
-    offer = bot.texts(sender, "自由業者怎麼繳養老保險")
+    offer = bot.texts(sender, "請問打零工的能不能自己交社保")
     assert "您是想問“沒有單位怎麼交養老保險？”嗎" in offer and HELPFUL not in offer
     answer = bot.texts(sender, "/affirm")  # the 是的 button
     assert detect_script(answer) == "traditional" and "靈活就業" in answer and "這個回答對您有幫助嗎" in answer
     assert "太好了" in bot.texts(sender, "有幫助")
     [(outcome, text, ticket_id)] = questions_of(sender)
-    assert (outcome, text, ticket_id) == ("helpful", "自由業者怎麼繳養老保險", None)
+    assert (outcome, text, ticket_id) == ("helpful", "請問打零工的能不能自己交社保", None)
 
 
 def test_no_to_the_offered_entry_passes_the_question_on(bot, sender):
-    assert "您是想问“办理居住证需要什么材料？”吗" in bot.texts(sender, "居住证要交照片吗")
+    assert "您是想问“没有单位怎么交养老保险？”吗" in bot.texts(sender, "请问打零工的能不能自己交社保")
     offer = bot.texts(sender, "不是")
     assert "这个问题我还答不上来" in offer and "转给" in offer
     assert "电话" in bot.texts(sender, "好的，转给工作人员")
     filed = bot.texts(sender, "不留")
     assert "咨询编号" in filed, filed
     [(outcome, text, ticket_id)] = questions_of(sender)
-    assert (outcome, text) == ("unanswered", "居住证要交照片吗") and ticket_id is not None
+    assert (outcome, text) == ("unanswered", "请问打零工的能不能自己交社保") and ticket_id is not None
 
 
 def test_a_question_in_the_middle_of_a_report_is_answered_and_the_report_goes_on(bot, sender):
@@ -130,7 +130,7 @@ def test_an_unanswerable_question_is_recorded_and_offered_to_staff(bot, sender):
 
 def test_a_yes_typed_in_words_passes_an_unanswerable_question_on(bot, sender):
     """Typing instead of pressing 好的，转给工作人员 (DIET alone read it as a report starting)."""
-    reply = bot.texts(sender, "請問結婚登記要帶什麼證件")
+    reply = bot.texts(sender, "請問結婚登記在哪裡辦")
     assert "這個問題我還答不上來" in reply and "轉給" in reply
     asked = bot.texts(sender, "好，麻煩幫我轉給工作人員")
     assert "電話" in asked and "在哪" not in asked  # the enquiry's phone question, not a report form
@@ -138,7 +138,7 @@ def test_a_yes_typed_in_words_passes_an_unanswerable_question_on(bot, sender):
     assert "咨詢編號" in filed or "諮詢編號" in filed, filed
     with session_scope() as session:
         [ticket] = session.query(Ticket).filter_by(conversation_id=sender).all()
-        assert (ticket.kind, ticket.description) == ("enquiry", "請問結婚登記要帶什麼證件")
+        assert (ticket.kind, ticket.description) == ("enquiry", "請問結婚登記在哪裡辦")
 
 
 def test_an_entry_published_while_running_answers_the_next_question(bot, sender):
