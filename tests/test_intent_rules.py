@@ -72,6 +72,8 @@ def test_an_unclear_message_that_names_a_place_or_a_phone_is_an_answer():
     # a bare yes or no of DIET's that names a place is a correction or an answer too
     assert corrected_intent("不對，是8棟", "deny", ["location"]) == "inform"
     assert corrected_intent("红星小区", "affirm", ["location"]) == "inform"
+    assert corrected_intent("红星小区", "greet", ["location"]) == "inform"
+    assert corrected_intent("你好", "greet", []) is None
     assert corrected_intent("不对，不是这个", "deny", []) is None  # DIET's reading stands
 
 

@@ -85,8 +85,9 @@ _NO_FIRST = re.compile(r"^(不是|不对|不用|没有|没|不要|不)(啦|呢|�
 
 # DIET's readings that a problem description overrides ("stop" only where no refusal was said).
 _OVERRIDABLE = {"nlu_fallback", "greet", "inform", "out_of_scope", "start_report", "check_status", "stop"}
-# DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction).
-_ANSWERS = {"nlu_fallback", "affirm", "deny"}
+# DIET's readings that a named place or phone turns into an answer ("不對，是8棟" is a correction; a
+# bare "红星小区" that DIET reads as a hello is the place asked for).
+_ANSWERS = {"nlu_fallback", "affirm", "deny", "greet"}
 
 
 def is_refusal(text: str) -> bool:
