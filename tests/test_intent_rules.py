@@ -69,7 +69,7 @@ def test_an_unclear_message_that_names_a_place_or_a_phone_is_an_answer():
     assert corrected_intent("不對，是8棟", "nlu_fallback", ["location"]) == "inform"
     assert corrected_intent("打这个 13912345678", "nlu_fallback", ["phone"]) == "inform"
     assert corrected_intent("？？？", "nlu_fallback", []) is None
-    # a bare yes or no of DIET's that names a place is a correction or an answer too
+    # a bare yes, no or hello of DIET's that names a place is a correction or an answer too
     assert corrected_intent("不對，是8棟", "deny", ["location"]) == "inform"
     assert corrected_intent("红星小区", "affirm", ["location"]) == "inform"
     assert corrected_intent("红星小区", "greet", ["location"]) == "inform"
