@@ -55,7 +55,7 @@ ANSWERED_UNANSWERABLE = 0.05
 # A suggestion (您是想问…吗？) to a question the base cannot answer costs the resident one 不是; at most
 # one in five of them gets an answer or a suggestion.
 ANSWERED_OR_SUGGESTED_UNANSWERABLE = 0.20
-DECISION_C = 0.3  # the logistic regression's regularisation (sklearn's C), chosen on the development set
+DECISION_C = 10.0  # the logistic regression's regularisation (sklearn's C), chosen on the development set
 
 Scorer = Callable[[str], List[Tuple[int, float]]]  # (entry id, score), best first
 

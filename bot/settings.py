@@ -180,8 +180,8 @@ class Settings:
     # development set by benchmarks/knowledge.py) to answer it; less sure, down to the suggestion
     # threshold, the assistant asks whether that entry is what the resident means (您是想问…吗？).
     knowledge_sample: bool = True
-    knowledge_threshold: float = 0.384
-    knowledge_suggest_threshold: float = 0.209
+    knowledge_threshold: float = 0.284
+    knowledge_suggest_threshold: float = 0.140
 
     # ---------------------------------------------------------------- derived
 

@@ -244,8 +244,8 @@ def test_the_verdict_answers_above_the_threshold_asks_below_it_and_passes_on_bel
 
 
 # A question the sample answers, but worded so that the decision is not sure enough to answer it:
-# its best entry is offered to confirm (between the shipped thresholds, 0.209 ≤ confidence < 0.384).
-UNSURE = "待業在家社保斷了咋整"
+# its best entry is offered to confirm (between the shipped thresholds, 0.140 ≤ confidence < 0.284).
+UNSURE = "辭職在家保險斷了咋整"
 
 
 def test_an_unsure_question_sits_between_the_shipped_thresholds():
