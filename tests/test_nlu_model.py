@@ -123,8 +123,9 @@ def test_category_and_urgency_read_a_message_once_and_rank_it_as_each_model_alon
 
 
 def test_the_shipped_classifiers_give_scikit_learns_probabilities(trained_model):
-    """Rankings are worked out from the fitted models' arrays, not through scikit-learn's calls;
-    every label's probability for each evaluation message is still the one scikit-learn gives."""
+    """Features and rankings are worked out from the fitted models' arrays, not through
+    scikit-learn's calls; every message's features, to the last bit, and every label's probability
+    for each evaluation message are still the ones scikit-learn gives."""
     import csv
 
     import numpy as np
@@ -141,10 +142,13 @@ def test_the_shipped_classifiers_give_scikit_learns_probabilities(trained_model)
     fixture = Path(__file__).parent / "fixtures" / "classification_eval.csv"
     with fixture.open(encoding="utf-8") as rows:
         texts = [row["text"] for row in csv.DictReader(rows)]
-    texts += [to_traditional(text) for text in texts[:50]] + ["确认", "没有", "13812345678", "abc"]
+    texts += [to_traditional(text) for text in texts[:50]] + ["确认", "没有", "13812345678", "abc", "", "🙂"]
     for model in (component.category_model, component.urgency_model):
         features = model.features(texts)
+        assert model._reader is not None  # the arrays read the features, not scikit-learn
         assert (features != model.pipeline.named_steps["features"].transform(texts)).nnz == 0
+        for text in texts[:20]:  # one message at a time, as in a chat turn
+            assert (model.features([text]) != model.pipeline.named_steps["features"].transform([text])).nnz == 0
         expected = model.pipeline.named_steps["model"].predict_proba(features)
         for text, row, ranked in zip(texts, expected, model.rank_features(features)):
             got = {r.label: r.confidence for r in ranked}
@@ -181,6 +185,7 @@ def test_a_classifier_of_titled_messages_gives_scikit_learns_probabilities():
     for training_labels in (labels, ["urgent" if "危险" in t or "消防" in t else "normal" for t in titled]):
         model = TextClassifier().fit(titled, training_labels)
         features = model.features(probes)
+        assert (features != model.pipeline.named_steps["features"].transform(probes)).nnz == 0
         expected = model.pipeline.named_steps["model"].predict_proba(features)
         got = np.array(
             [
