@@ -17,7 +17,7 @@ is over continues exactly where the conversation was (a report confirmed twice s
 ticket: the submission key is the report's). Rasa's HTTP API answers 500 instead, and the
 deliverer tries again later.
 
-Eight changes are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
+The changes below are for speed only, each measured with `make benchmark-chat` (docs/benchmarks.md):
 - Rasa checks every action-server answer against its response schema with `jsonschema.validate`,
   which checks the schema itself and builds a validator on every call (about a third of the Rasa
   process's CPU in a report conversation); here the validator is built once, each event is checked
@@ -27,6 +27,8 @@ Eight changes are for speed only, each measured with `make benchmark-chat` (docs
   here a type name, once found, is remembered;
 - the tracker a turn saved is kept for the rest of that message's handling (`trackers_saved`), so
   the channels learn whether updates wait for the resident without reading the conversation back;
+- the body of every action call (the whole conversation and the domain) is written by ujson, in
+  about half the time of `json.dumps` and a third shorter (`write_json`);
 - Rasa's SQL tracker store is synchronous inside its `async` methods: every read and write of a
   conversation blocked the server's event loop while the database answered. Here its own reading
   and writing run in a worker thread; the query for a conversation's latest session takes that
@@ -138,6 +140,11 @@ def apply(action_timeout: float = 20.0) -> None:
     tracker_store.create_engine_kwargs = engine_kwargs_with_pre_ping
 
     action.RemoteAction._validate_action_result = validate_action_result
+
+    # Request bodies (the whole conversation, for every action call) written by ujson.
+    from rasa.utils import endpoints
+
+    endpoints.EndpointConfig.session = endpoint_session
 
     # An event's class by its type name: found once, not by walking Event's subclasses per event.
     resolve_by_type = events.Event.resolve_by_type
@@ -448,6 +455,33 @@ def trackers_saved() -> Iterator[Dict[str, Any]]:
         yield kept
     finally:
         _saved_trackers.reset(token)
+
+
+def write_json(value: Any) -> str:
+    """A request body as JSON: by ujson (a Rasa dependency) in about half the time of the standard
+    library's `json.dumps`, which aiohttp uses by default, and with Chinese written as UTF-8
+    rather than escaped (a third shorter). What ujson refuses (NaN, integers beyond 64 bits) is
+    written by `json.dumps` as before, and what neither can write raises its TypeError."""
+    import ujson
+
+    try:
+        return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False)
+    except (OverflowError, TypeError):
+        return json.dumps(value)
+
+
+def endpoint_session(self: Any) -> aiohttp.ClientSession:
+    """EndpointConfig.session of Rasa 3.6.21 writing its JSON bodies with `write_json`: the same
+    headers, authentication and timeout."""
+    from rasa.utils import endpoints
+
+    auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+    return aiohttp.ClientSession(
+        headers=self.headers,
+        auth=auth,
+        timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
+        json_serialize=write_json,
+    )
 
 
 @functools.lru_cache(maxsize=None)

@@ -551,3 +551,47 @@ def test_messages_of_one_conversation_still_take_turns_with_the_lock_store_off_t
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "['first in', 'first out', 'second in', 'second out'] ['lock-store_0'] None"
+
+
+async def test_action_calls_send_the_same_json_written_by_ujson(aiohttp_server):
+    """The action server reads the same body as from stock Rasa, Chinese unescaped; a body ujson
+    cannot write (NaN) is still sent as json.dumps writes it."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    received = []
+
+    async def handle(request):
+        received.append(await request.read())
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", handle)
+    server = await aiohttp_server(app)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook", headers={"X-Token": "t"})
+    body = {
+        "next_action": "validate_report_form",
+        "tracker": {"events": [{"event": "user", "text": "小区门口的路灯坏了 / 很黑", "timestamp": 1733600000.123456}]},
+        "slots": {"place": None, "count": 3, "urgent": False},
+    }
+    for sent in (body, {**body, "score": float("nan")}):
+        async with rasa_patches.endpoint_session(endpoint) as session:
+            async with session.post(endpoint.url, json=sent) as response:
+                assert response.status == 200
+        raw = received[-1].decode("utf-8")
+        read = json.loads(raw)
+        assert json.dumps(read, sort_keys=True) == json.dumps(json.loads(json.dumps(sent)), sort_keys=True)
+    assert "路灯坏了 / 很黑" in received[0].decode("utf-8")
+    assert len(received[0]) < len(json.dumps(body).encode("utf-8"))
+    with pytest.raises(TypeError):
+        rasa_patches.write_json({"when": object()})
+
+
+def test_the_rasa_server_writes_action_calls_with_ujson():
+    code = (
+        "from bot import rasa_patches; rasa_patches.apply()\n"
+        "from rasa.utils.endpoints import EndpointConfig\n"
+        "assert EndpointConfig.session is rasa_patches.endpoint_session\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
