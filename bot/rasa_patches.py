@@ -41,6 +41,8 @@ The changes below are for speed only, each measured with `make benchmark-chat` (
   outcome cannot differ (`rule_decides`); the conversation tests run with the patches;
 - the lock store (Redis with several Rasa processes) was called synchronously in the event loop,
   about seven round trips per message; here its calls run in a thread of its own, one at a time;
+- the rule policy tests each of its rules against the conversation's states on every step; here
+  the rules that match a given sequence of states are remembered (`remembered_possible_keys`);
 - Rasa runs its NLU and policy graphs (three or four runs a message) through dask, which builds and
   schedules the graph anew each time; here the nodes are called in turn, each after what it needs,
   from a plan made once per set of targets (`run_graph_in_turn`)."""
@@ -214,6 +216,7 @@ def apply(action_timeout: float = 20.0) -> None:
     for policy in (TEDPolicy, MemoizationPolicy):
         policy.predict_action_probabilities = unless_decided(policy.predict_action_probabilities)
     RulePolicy.predict_action_probabilities = rule_predict_and_note
+    RulePolicy._get_possible_keys = remembered_possible_keys(RulePolicy._get_possible_keys)
 
     from rasa.engine.runner.dask import DaskGraphRunner
 
@@ -443,6 +446,49 @@ def rule_decides(policy: Any, tracker: Any, domain: Any) -> bool:
         (e for e in reversed(tracker.events) if isinstance(e, (ActionExecuted, ActionExecutionRejected))), None
     )
     return not isinstance(last_action, ActionExecutionRejected)
+
+
+_KEYS_MEMO = "_minsheng_possible_keys"
+_KEYS_MEMO_SIZE = 4096  # conversation states remembered per lookup; forgotten all at once when full
+
+
+def _states_key(states: List[Dict[str, Dict[str, Any]]]) -> Optional[tuple]:
+    """A conversation's states (the rule policy's input) as a key: each state's parts and their
+    values, in order. None where a value cannot be a key (the policy is then asked as it is)."""
+    try:
+        key = tuple(
+            tuple(sorted((part, tuple(sorted(values.items()))) for part, values in state.items())) for state in states
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def remembered_possible_keys(get_possible_keys: Any) -> Any:
+    """RulePolicy._get_possible_keys, remembered: the rules whose states match the conversation's
+    are worked out by testing every rule of the lookup against every state, again on every step of
+    every conversation, though they depend only on the lookup's rules and the states. Remembered
+    per lookup and checked against its rules on every call, so a lookup changed (as training changes
+    them) is worked out anew."""
+
+    def possible_keys(self: Any, lookup: Dict[str, str], states: List[Dict[str, Any]]) -> Any:
+        key = _states_key(states)
+        if key is None:
+            return get_possible_keys(self, lookup, states)
+        memos = self.__dict__.setdefault(_KEYS_MEMO, {})
+        held = memos.get(id(lookup))
+        if held is None or held[0] is not lookup or held[1] != lookup.keys():
+            held = memos[id(lookup)] = (lookup, frozenset(lookup), {})
+        memo = held[2]
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= _KEYS_MEMO_SIZE:
+                memo.clear()
+            found = memo[key] = frozenset(get_possible_keys(self, lookup, states))
+        return set(found)
+
+    return possible_keys
 
 
 @contextlib.contextmanager

@@ -595,3 +595,69 @@ def test_the_rasa_server_writes_action_calls_with_ujson():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class _Policy:
+    """Stands in for a RulePolicy: what the remembered look-up needs of one (an instance dict)."""
+
+
+def test_the_rules_that_match_are_remembered_per_states_and_worked_out_anew_when_the_rules_change():
+    asked = []
+
+    def stock(self, lookup, states):
+        asked.append(len(states))
+        return {k for k in lookup if all(s.get("user", {}).get("intent") != k for s in states)}
+
+    remembered = rasa_patches.remembered_possible_keys(stock)
+    policy, lookup = _Policy(), {"greet": "utter_greet", "thank": "utter_welcome", "stop": "action_stop"}
+    states = [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet", "entities": ("place",)}}]
+    first = remembered(policy, lookup, states)
+    assert first == stock(policy, lookup, states) == {"thank", "stop"}
+    asked.clear()
+    first.add("changed by the caller")
+    again = [{"user": {"entities": ("place",), "intent": "greet"}, "prev_action": {"action_name": "action_listen"}}]
+    assert remembered(policy, lookup, again) == {"thank", "stop"} and asked == []  # the same states, other order
+    lookup.pop("stop")  # as training removes rules
+    assert remembered(policy, lookup, states) == {"thank"} and asked == [1]
+    assert remembered(policy, {"greet": "x"}, states) == set() and asked == [1, 1]
+    unhashable = [{"user": {"intent": "greet", "entities": ["place"]}}]
+    assert remembered(policy, lookup, unhashable) == {"thank"} and asked == [1, 1, 1]
+    assert remembered(policy, lookup, unhashable) == {"thank"} and asked == [1, 1, 1, 1]  # asked every time
+
+
+def test_the_remembered_rules_are_the_rule_policys_own_on_the_trained_model(trained_model):
+    """Every look-up the trained rule policy makes in report conversations in both scripts, asked
+    again of the remembered look-up twice (worked out, then remembered): the same rules."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio
+        from rasa.core.agent import Agent
+        from rasa.core.policies.rule_policy import RulePolicy
+        from bot import rasa_patches
+
+        agent = Agent.load({str(trained_model)!r})
+        stock = RulePolicy._get_possible_keys
+        calls = []
+
+        def noting(self, lookup, states):
+            found = stock(self, lookup, states)
+            calls.append((self, lookup, states, found))
+            return found
+
+        RulePolicy._get_possible_keys = noting
+        script = ["你好", "小区门口的路灯坏了", "红星小区3号楼", "没有", "不留", "确认", "我的问题处理得怎么样了",
+                  "樓道的燈壞了好幾天", "紅星小區5號樓", "沒有", "不留", "確認", "谢谢你", "好的"]
+        for number, text in enumerate(script):
+            asyncio.run(agent.handle_text(text, sender_id="resident-" + str(number // 7)))
+        RulePolicy._get_possible_keys = stock
+        remembered = rasa_patches.remembered_possible_keys(stock)
+        for _ in range(2):
+            for policy, lookup, states, found in calls:
+                assert remembered(policy, lookup, states) == found
+        print(len(calls), len({{rasa_patches._states_key(states) for _, _, states, _ in calls}}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls, distinct = map(int, done.stdout.strip().splitlines()[-1].split())
+    assert calls >= 20 and distinct >= 10, (calls, distinct)
